@@ -1,0 +1,87 @@
+#include "core/rounding.hpp"
+
+#include <cfenv>
+#include <cstdint>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace attnbound {
+
+namespace {
+
+int to_fe(Rounding mode) {
+  switch (mode) {
+    case Rounding::nearest: return FE_TONEAREST;
+    case Rounding::upward: return FE_UPWARD;
+    case Rounding::downward: return FE_DOWNWARD;
+    case Rounding::toward_zero: return FE_TOWARDZERO;
+  }
+  return FE_TONEAREST;
+}
+
+// Opaque to the optimiser: the canary's operands must be read at run time, in the current mode.
+__attribute__((noinline)) double opaque(double x) {
+  asm volatile("" : "+x"(x));
+  return x;
+}
+
+__attribute__((noinline)) double add_in_current_mode(double a, double b) {
+  double r = opaque(a) + opaque(b);
+  asm volatile("" : "+x"(r));
+  return r;
+}
+
+}  // namespace
+
+__attribute__((noinline)) RoundingGuard::RoundingGuard(Rounding mode) : saved_(std::fegetround()) {
+  std::fesetround(to_fe(mode));
+  asm volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) RoundingGuard::~RoundingGuard() {
+  asm volatile("" ::: "memory");
+  std::fesetround(saved_);
+}
+
+Rounding current_rounding() {
+  switch (std::fegetround()) {
+    case FE_UPWARD: return Rounding::upward;
+    case FE_DOWNWARD: return Rounding::downward;
+    case FE_TOWARDZERO: return Rounding::toward_zero;
+    default: return Rounding::nearest;
+  }
+}
+
+bool rounding_is_upward() noexcept {
+#if defined(__SSE2__)
+  return (_mm_getcsr() & 0x6000u) == 0x4000u;
+#else
+  return std::fegetround() == FE_UPWARD;
+#endif
+}
+
+const char* rounding_canary() {
+  const double tiny = 0x1p-54;
+  const double up1 = 1.0 + 0x1p-52;
+  const Rounding before = current_rounding();
+  {
+    RoundingGuard g(Rounding::nearest);
+    if (add_in_current_mode(1.0, tiny) != 1.0) return "round-to-nearest: 1 + 2^-54 != 1";
+  }
+  {
+    RoundingGuard g(Rounding::upward);
+    if (!rounding_is_upward()) return "upward guard did not set the SSE rounding mode";
+    if (add_in_current_mode(1.0, tiny) != up1) return "upward: 1 + 2^-54 did not round up";
+    if (add_in_current_mode(-1.0, -tiny) != -1.0) return "upward: -1 - 2^-54 did not round up";
+    {
+      RoundingGuard inner(Rounding::downward);
+      if (add_in_current_mode(-1.0, -tiny) != -up1) return "downward: -1 - 2^-54 did not round down";
+    }
+    if (!rounding_is_upward()) return "nested guard did not restore the upward mode";
+  }
+  if (current_rounding() != before) return "guard did not restore the previous mode";
+  return "";
+}
+
+}  // namespace attnbound
