@@ -11,6 +11,7 @@
 #include "core/dual.hpp"
 #include "core/elementary.hpp"
 #include "core/interval.hpp"
+#include "core/matrix.hpp"
 #include "core/mp_interval.hpp"
 #include "core/rounding.hpp"
 #include "core/scalar.hpp"
