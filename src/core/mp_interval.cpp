@@ -156,6 +156,26 @@ double MpInterval::upper_up() const {
   return r;
 }
 
+MpInterval MpInterval::lower_point() const {
+  MpInterval r(mpfi_get_prec(v_), 0);
+  mpfr_t t;
+  mpfr_init2(t, mpfi_get_prec(v_));
+  mpfi_get_left(t, v_);
+  mpfi_set_fr(r.v_, t);  // exact: same precision
+  mpfr_clear(t);
+  return r;
+}
+
+MpInterval MpInterval::upper_point() const {
+  MpInterval r(mpfi_get_prec(v_), 0);
+  mpfr_t t;
+  mpfr_init2(t, mpfi_get_prec(v_));
+  mpfi_get_right(t, v_);
+  mpfi_set_fr(r.v_, t);
+  mpfr_clear(t);
+  return r;
+}
+
 double MpInterval::mid_approx() const { return mpfi_get_d(v_); }
 
 Interval MpInterval::to_interval() const { return Interval(lower_down(), upper_up()); }

@@ -49,6 +49,9 @@ class MpInterval {
   /// Lower endpoint rounded down to double, upper endpoint rounded up: a double enclosure.
   double lower_down() const;
   double upper_up() const;
+  /// The exact endpoints as degenerate intervals.
+  MpInterval lower_point() const;
+  MpInterval upper_point() const;
   /// Nearest double to the midpoint (no guarantee: an estimate).
   double mid_approx() const;
   Interval to_interval() const;  // [lower_down, upper_up]; requires an UpwardScope
