@@ -3,7 +3,8 @@
 //   double        (approximate; feeds approx:: estimates and witness search),
 //   Interval      (rigorous enclosures; callers hold an UpwardScope),
 //   MpInterval    (rigorous at any precision; the checker's arithmetic),
-//   Dual<double>  (forward-mode second derivatives for gradient ascent; approximate).
+//   Dual<double>  (forward-mode second derivatives for gradient ascent; approximate),
+//   Dual<Interval> (value and directional derivative enclosed over a box: the centred forms).
 //
 // Guarantee for rigorous T: every returned entry encloses the exact value of the same formula at
 // every input inside the input enclosure X (and exact weights). For double/Dual: none.
@@ -65,6 +66,7 @@ ATTNBOUND_ATTENTION_EXTERN(double)
 ATTNBOUND_ATTENTION_EXTERN(Interval)
 ATTNBOUND_ATTENTION_EXTERN(MpInterval)
 ATTNBOUND_ATTENTION_EXTERN(Dual<double>)
+ATTNBOUND_ATTENTION_EXTERN(Dual<Interval>)
 #undef ATTNBOUND_ATTENTION_EXTERN
 extern template Mat<double> jacobian<double>(const AttentionLayer&, const ForwardState<double>&);
 extern template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const ForwardState<Interval>&);

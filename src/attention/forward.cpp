@@ -49,5 +49,6 @@ template ForwardState<double> forward<double>(const AttentionLayer&, const Mat<d
 template ForwardState<Interval> forward<Interval>(const AttentionLayer&, const Mat<Interval>&);
 template ForwardState<MpInterval> forward<MpInterval>(const AttentionLayer&, const Mat<MpInterval>&);
 template ForwardState<Dual<double>> forward<Dual<double>>(const AttentionLayer&, const Mat<Dual<double>>&);
+template ForwardState<Dual<Interval>> forward<Dual<Interval>>(const AttentionLayer&, const Mat<Dual<Interval>>&);
 
 }  // namespace attnbound

@@ -100,8 +100,21 @@ Mat<T> softmax_rows(const Mat<T>& S, Mask mask) {
         P(i, j) = hull(lo, hi);
       }
     }
+  } else if constexpr (is_rigorous_v<T>) {
+    // Rigorous duals (Dual<Interval>): value and derivative enclosed through the dependency-reducing
+    // form P_ij = 1 / Σ_k exp(S_ik − S_ij), O(K²) per row; used on small boxes only.
+    using std::exp;
+    for (long i = 0; i < n; ++i) {
+      const long K = visible(mask, i, S.cols());
+      for (long j = 0; j < K; ++j) {
+        T z(1.0);
+        for (long k = 0; k < K; ++k)
+          if (k != j) z += exp(S(i, k) - S(i, j));
+        P(i, j) = T(1.0) / z;
+      }
+    }
   } else {
-    // double / Dual: the usual max-shifted form (no guarantee).
+    // double / Dual<double>: the usual max-shifted form (no guarantee).
     using std::exp;
     for (long i = 0; i < n; ++i) {
       const long K = visible(mask, i, S.cols());
@@ -123,5 +136,6 @@ template Mat<double> softmax_rows<double>(const Mat<double>&, Mask);
 template Mat<Interval> softmax_rows<Interval>(const Mat<Interval>&, Mask);
 template Mat<MpInterval> softmax_rows<MpInterval>(const Mat<MpInterval>&, Mask);
 template Mat<Dual<double>> softmax_rows<Dual<double>>(const Mat<Dual<double>>&, Mask);
+template Mat<Dual<Interval>> softmax_rows<Dual<Interval>>(const Mat<Dual<Interval>>&, Mask);
 
 }  // namespace attnbound

@@ -1,0 +1,96 @@
+#include <cmath>
+#include <sstream>
+
+#include "region/region.hpp"
+
+namespace attnbound {
+
+namespace {
+// Upper bound of ‖x‖² for a row given as doubles.
+double row_norm2_up(const Matrix& X, Eigen::Index i) {
+  UpwardScope up;
+  double s = 0;
+  for (Eigen::Index a = 0; a < X.cols(); ++a) s += X(i, a) * X(i, a);
+  return s;
+}
+double r2_down(double R) {
+  RoundingGuard g(Rounding::downward);
+  volatile double r = R;
+  return r * r;
+}
+double r2_up(double R) {
+  RoundingGuard g(Rounding::upward);
+  volatile double r = R;
+  return r * r;
+}
+}  // namespace
+
+bool BallProduct::certainly_contains(const Matrix& X) const {
+  if (X.rows() != n || X.cols() != d) return false;
+  const double lim = r2_down(R);
+  for (Eigen::Index i = 0; i < X.rows(); ++i)
+    if (!(row_norm2_up(X, i) <= lim)) return false;
+  return true;
+}
+
+Matrix BallProduct::project(const Matrix& X) const {
+  Matrix Y = X;
+  const double lim = r2_down(R);
+  for (Eigen::Index i = 0; i < Y.rows(); ++i) {
+    double nrm = std::sqrt(Y.row(i).squaredNorm());
+    if (nrm > R) Y.row(i) *= R / nrm;
+    // Rounding can leave the row a hair outside: shrink until proved inside.
+    int guard = 0;
+    while (!(row_norm2_up(Y, i) <= lim) && guard++ < 64) Y.row(i) *= (1.0 - 0x1p-40);
+  }
+  return Y;
+}
+
+Box BallProduct::bounding_box() const {
+  return Box{Matrix::Constant(n, d, -R), Matrix::Constant(n, d, R)};
+}
+
+bool BallProduct::certainly_disjoint(const Box& b) const {
+  const double lim = r2_up(R);
+  UpwardScope up;
+  for (Eigen::Index i = 0; i < b.n(); ++i) {
+    // Lower bound of min_{x in row box} ‖x‖²: per coordinate, the distance of [lo, hi] to 0.
+    double s = 0;
+    for (Eigen::Index a = 0; a < b.d(); ++a) {
+      double lo = b.lo(i, a), hi = b.hi(i, a);
+      double m = lo > 0 ? lo : (hi < 0 ? -hi : 0.0);
+      const double m2_down = -((-m) * m);  // RD(m²) under upward rounding
+      s = -((-s) - m2_down);               // RD(s + m²)
+    }
+    if (s > lim) return true;
+  }
+  return false;
+}
+
+bool BallProduct::certainly_covers(const Box& b) const {
+  const double lim = r2_down(R);
+  UpwardScope up;
+  for (Eigen::Index i = 0; i < b.n(); ++i) {
+    double s = 0;
+    for (Eigen::Index a = 0; a < b.d(); ++a) {
+      double m = std::max(std::abs(b.lo(i, a)), std::abs(b.hi(i, a)));
+      s += m * m;
+    }
+    if (!(s <= lim)) return false;
+  }
+  return true;
+}
+
+std::string describe(const Region& r) {
+  std::ostringstream os;
+  if (const Box* b = std::get_if<Box>(&r)) {
+    if (b->is_point()) os << "point, n=" << b->n() << ", d=" << b->d();
+    else os << "box, n=" << b->n() << ", d=" << b->d();
+  } else {
+    const auto& bp = std::get<BallProduct>(r);
+    os << "ball product B_R^n, R=" << bp.R << ", n=" << bp.n << ", d=" << bp.d;
+  }
+  return os.str();
+}
+
+}  // namespace attnbound
