@@ -70,3 +70,32 @@ TEST(AttentionProducts, DualForwardGivesTheJvp) {
         ASSERT_NEAR(sd.Y(i, a).d, ref(i, a), 1e-11 * std::max(1.0, std::abs(ref(i, a))));
   }
 }
+
+TEST(AttentionProducts, DualIntervalEnclosesValueAndDerivative) {
+  // Dual<Interval> over a point must contain the 256-bit value and the 256-bit JVP; a regression
+  // test for weights being converted through the wrong constructor.
+  std::mt19937_64 rng(seed(1010));
+  for (int trial = 0; trial < 20; ++trial) {
+    LayerSpec sp = random_spec(rng, 6, 2);
+    const long n = std::uniform_int_distribution<long>(1, 5)(rng);
+    AttentionLayer L = random_layer(sp, rng);
+    Matrix X = random_tokens(n, sp.d, 0.8, rng), V = random_tokens(n, sp.d, 1.0, rng);
+    MpMatrix refY, refJv;
+    {
+      MpPrecision prec(256);
+      auto sm = forward<MpInterval>(L, cast_tokens<MpInterval>(X));
+      refY = sm.Y;
+      refJv = jvp<MpInterval>(L, sm, cast_tokens<MpInterval>(V));
+    }
+    UpwardScope up;
+    Mat<Dual<Interval>> Xd(n, sp.d);
+    for (long i = 0; i < n; ++i)
+      for (long a = 0; a < sp.d; ++a) Xd(i, a) = Dual<Interval>(point(X(i, a)), point(V(i, a)));
+    auto sd = forward<Dual<Interval>>(L, Xd);
+    for (long i = 0; i < n; ++i)
+      for (long a = 0; a < sp.d; ++a) {
+        ASSERT_TRUE(MpInterval(sd.Y(i, a).v).contains(refY(i, a))) << "trial " << trial;
+        ASSERT_TRUE(MpInterval(sd.Y(i, a).d).contains(refJv(i, a))) << "trial " << trial;
+      }
+  }
+}

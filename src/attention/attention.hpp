@@ -98,8 +98,9 @@ struct JacobianNormEstimate {
   int iterations = 0;
   bool converged = false;
 };
+/// `start` (optional) warm-starts the iteration with a right vector.
 JacobianNormEstimate jacobian_norm(const AttentionLayer& layer, const Matrix& X, int max_iter = 500,
-                                   double rel_tol = 1e-13);
+                                   double rel_tol = 1e-13, const Matrix* start = nullptr);
 
 }  // namespace approx
 

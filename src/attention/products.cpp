@@ -1,23 +1,25 @@
 #include "attention/products.hpp"
 
+#include "linalg/linalg.hpp"
+
 namespace attnbound::detail {
 
-// TEMPORARY: scalar interval loops until linalg's midpoint-radius kernels land.
+// Interval products go through linalg's midpoint-radius kernels (enclosures, see linalg.hpp).
 template <>
 Mat<Interval> mm(const Mat<Interval>& A, const Mat<Interval>& B) {
-  return loop_product(A, B);
+  return mul(A, B);
 }
 template <>
 Mat<Interval> mmw(const Mat<Interval>& A, const Matrix& W) {
-  return loop_product(A, W);
+  return mul(A, W);
 }
 template <>
 Mat<Interval> wmm(const Matrix& W, const Mat<Interval>& B) {
-  return loop_product(Mat<Interval>(W.cast<Interval>()), B);
+  return mul(W, B);
 }
 template <>
 Mat<Interval> mm_exact<Interval>(const Matrix& A, const Matrix& B) {
-  return loop_product(Mat<Interval>(A.cast<Interval>()), B);
+  return mul_enclose(A, B);
 }
 
 }  // namespace attnbound::detail

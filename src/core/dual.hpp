@@ -7,6 +7,7 @@
 
 #include <Eigen/Core>
 #include <cmath>
+#include <type_traits>
 
 namespace attnbound {
 
@@ -17,7 +18,11 @@ struct Dual {
 
   Dual() = default;
   Dual(const T& value) : v(value), d(0) {}  // NOLINT: constants promote implicitly
-  Dual(int value) : v(value), d(0) {}       // NOLINT
+  // Any arithmetic constant converts exactly through T (never through int: a double weight
+  // must not be truncated when T is a class type such as Interval).
+  template <class U>
+    requires std::is_arithmetic_v<U>
+  Dual(U value) : v(T(value)), d(0) {}  // NOLINT
   Dual(const T& value, const T& deriv) : v(value), d(deriv) {}
 
   Dual& operator+=(const Dual& o) { v += o.v; d += o.d; return *this; }

@@ -81,6 +81,12 @@ const char* rounding_canary() {
     if (!rounding_is_upward()) return "nested guard did not restore the upward mode";
   }
   if (current_rounding() != before) return "guard did not restore the previous mode";
+  {
+    // Subnormals must be honoured (no flush-to-zero / denormals-are-zero).
+    RoundingGuard g(Rounding::nearest);
+    if (add_in_current_mode(0x1p-1074, 0x1p-1074) != 0x1p-1073) return "subnormal addition flushed (DAZ/FTZ set?)";
+    if (add_in_current_mode(0x1p-1022, -0x1.8p-1022) != -0x1p-1023) return "subnormal result flushed to zero (FTZ set?)";
+  }
   return "";
 }
 

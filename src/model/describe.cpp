@@ -2,6 +2,7 @@
 // attached to the printed norms except the LayerNorm radius, which is a proved upper bound.
 #include <sstream>
 
+#include "model/json_util.hpp"
 #include "model/model.hpp"
 
 namespace attnbound {
@@ -40,7 +41,7 @@ std::string describe(const AttentionLayer& L) {
   } else {
     os << "norm:    " << (L.norm.kind == Norm::Kind::layernorm ? "LayerNorm" : "RMSNorm") << ", eps " << L.norm.eps;
     try {
-      os << ", radius <= " << layernorm_radius(L.norm).value();
+      os << ", radius <= " << model_detail::exact_decimal(layernorm_radius(L.norm).value());
     } catch (const ModelError&) {
       os << ", radius unavailable";
     }

@@ -244,7 +244,10 @@ AttentionLayer model_from_json(std::string_view text, const std::string& label) 
     L.source = label;
     if (auto it = j.find("source"); it != j.end()) {
       if (!it->is_string()) r.fail("source", "is " + json_kind(*it) + ", expected a string");
-      L.source += " (" + it->get<std::string>() + ")";
+      std::string note = it->get<std::string>().substr(0, 200);
+      for (char& c : note)
+        if (static_cast<unsigned char>(c) < 0x20) c = ' ';  // keeps messages built from source one line
+      L.source += " (" + note + ")";
     }
     L.validate();
   } catch (const ModelError& e) {

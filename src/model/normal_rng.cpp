@@ -64,11 +64,15 @@ double NormalRng::normal() {
     const double u = uniform_open0();
     const double w = static_cast<double>(next_u64() >> 11) * 0x1p-53;
     const double v = 1.7156 * (w - 0.5);  // |V| <= 0.8578 >= sqrt(2/e): the region's height
-    // g = v² + 4 u² ln u; |g| <= 1 and its float error is ~1e-15, far below the margin.
-    const double g = v * v + 4.0 * u * u * std::log(u);
-    const bool accept = std::fabs(g) > 1e-12 ? g < 0 : accept_exact(u, v);
-    if (accept) return v / u;
+    if (ratio_of_uniforms_accept(u, v)) return v / u;
   }
+}
+
+bool ratio_of_uniforms_accept(double u, double v) {
+  // g = v² + 4 u² ln u; |g| <= 1 and its float error (any libm within a few ulps, with or without
+  // FMA contraction) is ~1e-15, far below the margin: outside it the sign is certain.
+  const double g = v * v + 4.0 * u * u * std::log(u);
+  return std::fabs(g) > 1e-12 ? g < 0 : accept_exact(u, v);
 }
 
 }  // namespace attnbound::model_detail

@@ -31,6 +31,10 @@ class NormalRng {
   std::uint64_t s_[4];
 };
 
+/// The ratio-of-uniforms acceptance test V² <= -4 U² ln U for U in (0, 1], decided exactly (see
+/// above); identical on every machine.
+bool ratio_of_uniforms_accept(double u, double v);
+
 /// splitmix64 step: advances `state` and returns the next output.
 std::uint64_t splitmix64(std::uint64_t& state);
 

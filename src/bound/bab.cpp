@@ -1,0 +1,303 @@
+#include "bound/bab.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <queue>
+#include <thread>
+
+#include "linalg/linalg.hpp"
+
+namespace attnbound {
+
+bool permutation_symmetric(const AttentionLayer& layer, const Region& region) {
+  if (layer.mask != Mask::none) return false;
+  if (std::holds_alternative<BallProduct>(region)) return true;
+  const Box& b = std::get<Box>(region);
+  for (long i = 1; i < b.n(); ++i)
+    if (b.lo.row(i) != b.lo.row(0) || b.hi.row(i) != b.hi.row(0)) return false;
+  return true;
+}
+
+bool sign_symmetric(const AttentionLayer& layer, const Region& region) {
+  for (const Head& h : layer.heads)
+    if (h.has_qk_bias()) return false;
+  if (std::holds_alternative<BallProduct>(region)) return true;
+  const Box& b = std::get<Box>(region);
+  return b.lo == -b.hi;
+}
+
+bool certainly_unsorted(const Box& b) {
+  double t = -INFINITY;
+  for (long i = 0; i < b.n(); ++i) {
+    t = std::max(t, b.lo(i, 0));
+    if (t > b.hi(i, 0)) return true;
+  }
+  return false;
+}
+
+bool certainly_negative_sum(const Box& b) {
+  UpwardScope up;
+  double s = 0;
+  for (long i = 0; i < b.n(); ++i) s += b.hi(i, 0);
+  return s < 0;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Node {
+  Box box;
+  std::string path;
+  UpperBound upper = UpperBound::infinity();
+  Matrix hint;
+};
+struct ByUpper {
+  bool operator()(const Node& a, const Node& b) const { return a.upper.value() < b.upper.value(); }
+};
+
+Box root_box(const Region& r) {
+  if (const Box* b = std::get_if<Box>(&r)) return *b;
+  return std::get<BallProduct>(r).bounding_box();
+}
+
+Matrix project_into(const Region& r, const Matrix& X) {
+  if (const Box* b = std::get_if<Box>(&r)) return b->project(X);
+  return std::get<BallProduct>(r).project(X);
+}
+
+bool inside(const Region& r, const Matrix& X) {
+  if (const Box* b = std::get_if<Box>(&r)) return b->certainly_contains(X);
+  return std::get<BallProduct>(r).certainly_contains(X);
+}
+
+// The split coordinate: largest width × (sensitivity of σ to it, floored at a fraction of the mean).
+std::pair<long, long> split_coordinate(const Box& b, const Matrix& grad) {
+  const Matrix w = b.hi - b.lo;
+  double mean = grad.size() ? grad.cwiseAbs().mean() : 0.0;
+  long bi = 0, ba = 0;
+  double best = -1;
+  for (long i = 0; i < b.n(); ++i)
+    for (long a = 0; a < b.d(); ++a) {
+      const double s = w(i, a) * (grad.size() ? std::abs(grad(i, a)) + 0.25 * mean + 1e-300 : 1.0);
+      if (s > best) {
+        best = s;
+        bi = i;
+        ba = a;
+      }
+    }
+  return {bi, ba};
+}
+
+class Search {
+ public:
+  Search(const AttentionLayer& layer, const Region& region, const BabOptions& opt)
+      : layer_(layer), region_(region), opt_(opt), t0_(Clock::now()) {
+    perm_ = opt.symmetry && permutation_symmetric(layer, region);
+    sign_ = opt.symmetry && sign_symmetric(layer, region);
+    ball_ = std::get_if<BallProduct>(&region);
+  }
+
+  Bracket run(const Bracket* initial, BabStats* stats) {
+    if (initial) {
+      result_.lower = initial->lower;
+      result_.witness = initial->witness;
+      result_.lower_method = initial->lower_method;
+      result_.estimate = initial->estimate;
+    }
+    Node root{root_box(region_), "", UpperBound::infinity(), Matrix()};
+    process(std::move(root));
+    const int T = std::max(1, opt_.threads);
+    std::vector<std::thread> pool;
+    for (int t = 1; t < T; ++t) pool.emplace_back([this] { worker(); });
+    worker();
+    for (auto& th : pool) th.join();
+    finish(stats);
+    return std::move(result_);
+  }
+
+ private:
+  const AttentionLayer& layer_;
+  const Region& region_;
+  BabOptions opt_;
+  Clock::time_point t0_;
+  bool perm_ = false, sign_ = false;
+  const BallProduct* ball_ = nullptr;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::priority_queue<Node, std::vector<Node>, ByUpper> open_;
+  int busy_ = 0;
+  bool stop_ = false;
+  Bracket result_;
+  BabStats st_;
+  double last_progress_ = 0.0;
+
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
+  // A leaf that needs no bound: the reason is checked by the certificate checker.
+  void prune(Node&& n, const char* tier) {
+    std::lock_guard<std::mutex> lk(mu_);
+    result_.partition.push_back(PartitionLeaf{n.path, std::move(n.box), UpperBound::proved(0.0), tier, Matrix()});
+    if (tier[0] == 'o') ++st_.pruned_outside;
+    else ++st_.pruned_symmetry;
+  }
+
+  void leaf(Node&& n) {
+    result_.partition.push_back(PartitionLeaf{n.path, std::move(n.box), n.upper, "box-centred", std::move(n.hint)});
+  }
+
+  // Bounds a box (outside the lock), offers its lower candidate, queues it.
+  void process(Node&& n) {
+    if (ball_ && ball_->certainly_disjoint(n.box)) return prune(std::move(n), "outside");
+    if (perm_ && certainly_unsorted(n.box)) return prune(std::move(n), "symmetry:perm");
+    if (sign_ && certainly_negative_sum(n.box)) return prune(std::move(n), "symmetry:sign");
+    const Matrix c = project_into(region_, n.box.center());
+    auto est = approx::jacobian_norm(layer_, c, 100, 1e-10, n.hint.size() ? &n.hint : nullptr);
+    n.hint = est.right;
+    Matrix hint = n.hint;
+    n.upper = box_upper(layer_, n.box, &hint);
+    // Lower candidate: the centre, and a short ascent when it is competitive.
+    double best_est;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      best_est = result_.lower.value();
+    }
+    if (est.sigma.value() > best_est && inside(region_, c)) {
+      Witness w{"box centre", c, est.right};
+      if (opt_.ascent_steps > 0) {
+        approx::AscentOptions ao;
+        ao.steps = opt_.ascent_steps;
+        ao.power_iterations = 40;
+        Witness a = approx::ascend(layer_, region_, c, ao);
+        if (inside(region_, a.X)) w = a;
+      }
+      const LowerBound l = evaluate_witness(layer_, w.X, w.dir);
+      std::lock_guard<std::mutex> lk(mu_);
+      if (l.value() > result_.lower.value()) {
+        result_.lower = l;
+        result_.witness = Witness{"branch-and-bound: " + w.name, w.X, w.dir};
+        result_.lower_method = "witness: " + result_.witness->name + ", ‖J(X)v‖/‖v‖ by interval JVP";
+        result_.estimate = est.sigma;
+      }
+    }
+    std::lock_guard<std::mutex> lk(mu_);
+    ++st_.boxes;
+    open_.push(std::move(n));
+    st_.peak_open = std::max(st_.peak_open, open_.size());
+    cv_.notify_one();
+  }
+
+  bool done_locked() const {
+    if (open_.empty()) return true;
+    const double U = open_.top().upper.value(), L = result_.lower.value();
+    return L > 0 && U <= mul_down(L, add_down(1.0, opt_.tol));
+  }
+
+  void progress_locked() {
+    if (!opt_.progress) return;
+    const double t = elapsed();
+    if (t - last_progress_ < 0.2) return;
+    last_progress_ = t;
+    const double U = open_.empty() ? 0.0 : open_.top().upper.value(), L = result_.lower.value();
+    std::fprintf(stderr, "\r  boxes %zu  open %zu  bracket [%.9g, %.9g]  gap %.2e  %.1fs%s   ", st_.boxes,
+                 open_.size(), L, U, L > 0 ? U / L - 1 : INFINITY, t,
+                 opt_.time_limit > 0 ? (" / " + std::to_string(static_cast<int>(opt_.time_limit)) + "s").c_str() : "");
+  }
+
+  void worker() {
+    for (;;) {
+      Node n;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+          if (stop_) return;
+          if (!open_.empty() && !done_locked()) {
+            if ((opt_.time_limit > 0 && elapsed() > opt_.time_limit) || open_.size() >= opt_.max_nodes) {
+              st_.budget = true;
+              stop_ = true;
+              cv_.notify_all();
+              return;
+            }
+            break;
+          }
+          // Nothing worth splitting now. Finished if nobody can add boxes; else wait for them.
+          if (busy_ == 0) {
+            stop_ = true;
+            cv_.notify_all();
+            return;
+          }
+          cv_.wait(lk);
+        }
+        n = open_.top();
+        open_.pop();
+        ++busy_;
+        progress_locked();
+      }
+      split(std::move(n));
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        --busy_;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  void split(Node&& n) {
+    Matrix grad;
+    if (n.hint.size()) {
+      auto est = approx::jacobian_norm(layer_, n.box.center(), 20, 1e-8, &n.hint);
+      grad = approx::sigma_gradient(layer_, n.box.center(), est.left, est.right);
+    }
+    auto [i, a] = split_coordinate(n.box, grad);
+    auto halves = n.box.split(i, a);
+    if (!halves) {  // no double strictly inside: the box cannot shrink further
+      std::lock_guard<std::mutex> lk(mu_);
+      leaf(std::move(n));
+      return;
+    }
+    const std::string tag = std::to_string(i) + "." + std::to_string(a);
+    const std::string pre = n.path.empty() ? "" : n.path + "/";
+    process(Node{std::move(halves->first), pre + tag + ".L", UpperBound::infinity(), n.hint});
+    process(Node{std::move(halves->second), pre + tag + ".R", UpperBound::infinity(), n.hint});
+  }
+
+  void finish(BabStats* stats) {
+    double U = 0.0;
+    while (!open_.empty()) {
+      Node n = open_.top();
+      open_.pop();
+      U = std::max(U, n.upper.value());
+      leaf(std::move(n));
+    }
+    for (const auto& l : result_.partition) U = std::max(U, l.upper.value());
+    result_.upper = UpperBound::proved(U);
+    result_.upper_method = "branch-and-bound: " + std::to_string(result_.partition.size()) +
+                           " leaves, centred box bound on each" + (perm_ ? ", permutation symmetry" : "") +
+                           (sign_ ? ", sign symmetry" : "");
+    result_.upper_evidence = UpperEvidence{"bab", Matrix()};
+    st_.leaves = result_.partition.size();
+    st_.seconds = elapsed();
+    result_.seconds = st_.seconds;
+    result_.budget_exhausted = st_.budget;
+    if (opt_.progress) std::fprintf(stderr, "\n");
+    if (stats) *stats = st_;
+  }
+};
+
+}  // namespace
+
+Bracket branch_and_bound(const AttentionLayer& layer, const Region& region, const BabOptions& opt,
+                         const Bracket* initial, BabStats* stats) {
+  Search s(layer, region, opt);
+  return s.run(initial, stats);
+}
+
+}  // namespace attnbound

@@ -1,0 +1,52 @@
+// Branch-and-bound over a region: sup_{X ∈ S} ‖J(X)‖ to a relative tolerance.
+//
+// Best-first on the leaf upper bounds (box_upper: the centred second-order box tier). Every
+// processed box donates a lower-bound candidate (its centre, projected into the region, improved
+// by a few ascent steps when promising). Boxes are dropped, with a recorded reason the checker
+// re-verifies, when they certainly miss the ball ("outside"), or when a symmetry maps them into
+// the kept part of the region ("symmetry:perm" — unmasked layer, permutation-invariant region,
+// tokens sorted by their first coordinate; "symmetry:sign" — no query/key biases,
+// sign-invariant region, Σ_i x_i[0] >= 0; both from ‖J(πX)‖ = ‖J(X)‖ and ‖J(−X)‖ = ‖J(X)‖).
+//
+// Guarantee: the returned Bracket's upper bounds ‖J‖ on every leaf of a partition of the region
+// (recorded in Bracket::partition), and its lower is a rigorous witness value inside the region.
+#pragma once
+
+#include <cstddef>
+
+#include "bound/bound.hpp"
+
+namespace attnbound {
+
+struct BabOptions {
+  double tol = 1e-2;            // stop when upper <= lower (1 + tol)
+  double time_limit = 0.0;      // seconds; 0 = none
+  int threads = 1;
+  std::size_t max_nodes = 4'000'000;  // open boxes kept in memory; beyond it the search stops (budget)
+  bool progress = false;        // progress bar on stderr (the CLI enables it on a terminal)
+  bool symmetry = true;
+  int ascent_steps = 3;
+};
+
+struct BabStats {
+  std::size_t boxes = 0;        // boxes whose bound was computed
+  std::size_t leaves = 0;
+  std::size_t pruned_outside = 0, pruned_symmetry = 0, pruned_bound = 0;
+  std::size_t peak_open = 0;
+  double seconds = 0.0;
+  bool budget = false;
+};
+
+/// Runs the search over a Box or a BallProduct. Lower starts from `initial` when given.
+Bracket branch_and_bound(const AttentionLayer& layer, const Region& region, const BabOptions& opt,
+                         const Bracket* initial = nullptr, BabStats* stats = nullptr);
+
+/// The symmetries the search may use for this layer and region (see above).
+bool permutation_symmetric(const AttentionLayer& layer, const Region& region);
+bool sign_symmetric(const AttentionLayer& layer, const Region& region);
+/// True if no point of the box has non-decreasing first coordinates (exact test).
+bool certainly_unsorted(const Box& b);
+/// True if Σ_i x_i[0] < 0 for every point of the box (proved with upward rounding).
+bool certainly_negative_sum(const Box& b);
+
+}  // namespace attnbound

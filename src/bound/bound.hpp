@@ -1,0 +1,122 @@
+// attnbound/bound — brackets lower ≤ Lip(f|S) ≤ upper, the tiers that prove each side, witnesses.
+//
+// Guarantee of every Bracket returned here: `lower` and `upper` are proved (rigorous arithmetic
+// end to end, see ASSUMPTIONS.md); `estimate` is a floating-point value with no guarantee. When a
+// side cannot be proved it is left at its trivial value (0 or +inf) and the method says why.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attention/attention.hpp"
+#include "attention/paper_form.hpp"
+#include "core/core.hpp"
+#include "model/layer.hpp"
+#include "region/region.hpp"
+
+namespace attnbound {
+
+/// A candidate input with a direction: the lower-bound evidence. The numbers are exact doubles;
+/// the claim they support is re-derived rigorously wherever it is used.
+struct Witness {
+  std::string name;
+  Matrix X;    // n × d input, inside the region
+  Matrix dir;  // n × d direction v: the bound is ‖J(X) v‖ / ‖v‖
+};
+
+/// How the upper side was proved, with what a checker needs to redo it.
+struct UpperEvidence {
+  std::string tier;       // "dense", "box-centred", "cluster", "analytic:<id>", "bab", ...
+  Matrix direction;       // optional hint (e.g. the approximate top right singular vector)
+};
+
+/// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
+/// sequence of bisections from the root box, one token "i.a.L" / "i.a.R" per split (split entry
+/// (i, a) at the midpoint rule of Box::split, keep the lower/upper half), joined by '/'.
+struct PartitionLeaf {
+  std::string path;
+  Box box;
+  UpperBound upper = UpperBound::infinity();
+  std::string tier;  // "box-centred", "dense", "outside" (certainly disjoint from the region)
+  Matrix hint;       // direction used by the centred form (may be empty)
+};
+
+struct Bracket {
+  LowerBound lower = LowerBound::zero();
+  UpperBound upper = UpperBound::infinity();
+  Estimate estimate{std::numeric_limits<double>::quiet_NaN()};
+  std::string lower_method = "none", upper_method = "none";
+  std::optional<Witness> witness;  // lower evidence
+  UpperEvidence upper_evidence;
+  std::vector<PartitionLeaf> partition;  // non-empty when the upper side is a branch-and-bound
+  double seconds = 0.0;
+  bool budget_exhausted = false;  // stopped by --time-limit or a resource cap before --tol
+
+  /// Relative gap upper/lower − 1 (a float; +inf when lower <= 0). For display and stopping.
+  double gap() const;
+  /// True if upper <= lower · (1 + tol), proved with directed rounding.
+  bool meets(double tol) const;
+};
+
+struct CertifyOptions {
+  double tol = 1e-6;          // requested relative gap
+  double time_limit = 0.0;    // seconds, 0 = none
+  int threads = 0;            // 0 = all cores
+  bool progress = false;      // progress bar on stderr (branch-and-bound)
+};
+
+// ---- lower bounds ----------------------------------------------------------------------------
+
+/// ‖J(X) v‖ / ‖v‖ evaluated in interval arithmetic at the exact point X: a proved lower bound of
+/// ‖J(X)‖, hence of Lip(f|S) for any S ∋ X with non-empty interior (THEORY.md §2).
+LowerBound evaluate_witness(const AttentionLayer& layer, const Matrix& X, const Matrix& dir);
+
+namespace approx {
+
+/// LB1 witnesses (THEORY.md §3) for every head: x_1 = R u, x_j = R u / 2 with u the top
+/// eigenvector of (A_h + A_hᵀ)/2, direction e_1 ⊗ u; plus the mirrored variant when
+/// λ_max <= −8 λ_min. Points are projected into B_R^n. No guarantee (candidates).
+std::vector<Witness> lb1_witnesses(const AttentionLayer& layer, long n, double R);
+
+/// LB-cluster witness from head h: k tokens at R u, n − k at R u / 2, k/(n−k) ≈ e^{−qR²/4},
+/// direction u/√k on the first cluster.
+Witness lb_cluster_witness(const AttentionLayer& layer, long n, double R, long head);
+
+/// Projected gradient ascent of ‖J(X)‖ from X0 within a region (box or ball product), using
+/// d σ = uᵀ (dJ) v through the Dual<double> VJP. Returns the best point found with its top right
+/// singular vector. No guarantee.
+struct AscentOptions {
+  int steps = 60;
+  double initial_step = 0.05;  // relative to the region's scale
+  int power_iterations = 60;
+};
+Witness ascend(const AttentionLayer& layer, const Region& region, const Matrix& X0,
+               const AscentOptions& opt = {});
+
+/// ∇_X ‖J(X)‖ at X given the top singular pair (u, v) (n × d each): uᵀ D²f(X)[v, ·].
+Matrix sigma_gradient(const AttentionLayer& layer, const Matrix& X, const Matrix& u, const Matrix& v);
+
+}  // namespace approx
+
+// ---- brackets --------------------------------------------------------------------------------
+
+/// The local Lipschitz constant ‖J(X)‖ at a point: lower from the float top singular vector
+/// evaluated rigorously, upper from the verified spectral norm of the interval Jacobian at X.
+Bracket certify_point(const AttentionLayer& layer, const Matrix& X, const CertifyOptions& opt = {});
+
+/// sup_{X ∈ box} ‖J(X)‖: upper from the centred (second-order) enclosure over the box, lower from
+/// the best witness inside (centre, corners, ascent).
+Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOptions& opt = {});
+
+/// sup_{X ∈ B_R^n} ‖J(X)‖: lower from the THEORY.md witnesses (LB1 per head, LB-cluster) improved
+/// by ascent; upper from the box tier over boxes covering the ball (branch-and-bound when the
+/// size allows, else +inf with the reason in upper_method).
+Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const CertifyOptions& opt = {});
+
+/// Upper bound of sup_{X ∈ box} ‖J(X)‖ alone (the branch-and-bound leaf bound). `hint` is an
+/// approximate top right singular vector at the box centre (computed if empty).
+UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr);
+
+}  // namespace attnbound

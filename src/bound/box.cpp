@@ -1,0 +1,159 @@
+// The dense tier over a box, with a second-order (centred) enclosure.
+//
+// For X in the box B with centre c and any vector v̂ (the float top right singular vector at c),
+// write x = α v̂/‖v̂‖ + y with y ⊥ v̂. Then for every unit x
+//   ‖J x‖² <= α² a + 2 α s β + s² λ₂,   s² = 1 − α²,
+// with a = ‖J v̂‖²/‖v̂‖², β = ‖P⊥ Jᵀ J v̂‖/‖v̂‖ and λ₂ = ‖J P⊥‖², P⊥ = I − v̂ v̂ᵀ/‖v̂‖². Hence
+//   ‖J(X)‖² <= (a + λ₂)/2 + sqrt(((a − λ₂)/2)² + β²),
+// which increases in a, β and λ₂, so their suprema over B may be used. β and λ₂ come from plain
+// interval enclosures over B; a is enclosed by the mean-value form
+//   a(X) ∈ a(c) + ∇a(B) · (X − c),   ∇a(X) = 2 ∇_X [wᵀ J(X) v̂]  at w = J(X) v̂,
+// where the gradient is one Dual<Interval> VJP (forward-over-reverse). Since β² and the width of
+// ∇a(B)·(X − c) beyond its first-order part are O(ε²), the overestimation is O(ε²) when the top
+// singular value is simple; the plain bound ‖J(B)‖ (O(ε)) is also computed and the smaller kept.
+#include <chrono>
+#include <cmath>
+
+#include "bound/bab.hpp"
+#include "bound/bound.hpp"
+#include "linalg/linalg.hpp"
+
+namespace attnbound {
+
+namespace {
+
+constexpr long kBabLimit = 96;  // n·d beyond which boxes are not subdivided
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+IMatrix point_matrix(const Matrix& X) {
+  IMatrix Y(X.rows(), X.cols());
+  for (Eigen::Index i = 0; i < X.rows(); ++i)
+    for (Eigen::Index a = 0; a < X.cols(); ++a) Y(i, a) = point(X(i, a));
+  return Y;
+}
+
+// Upper bound of Σ y_i² over an interval vector (requires UpwardScope).
+double sumsq_up(const IMatrix& Y) {
+  double s = 0;
+  for (Eigen::Index i = 0; i < Y.size(); ++i) {
+    const double m = mag(Y(i));
+    s += m * m;
+  }
+  return s;
+}
+
+}  // namespace
+
+UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint) {
+  const long n = box.n(), d = box.d();
+  const Matrix c = box.center();
+  Matrix v = (hint && hint->rows() == n && hint->cols() == d) ? *hint : Matrix();
+  if (v.size() == 0 || !(v.norm() > 0)) {
+    v = approx::jacobian_norm(layer, c, 200, 1e-12).right;
+    if (hint) *hint = v;
+  }
+
+  UpwardScope up;
+  const IMatrix B = box.enclosure();
+  const auto sB = forward<Interval>(layer, B);
+  const IMatrix JB = jacobian<Interval>(layer, sB);
+  const UpperBound plain = norm2_upper(JB);
+  if (box.is_point() || !(v.norm() > 0)) return plain;
+
+  const IMatrix vI = point_matrix(v);
+  // ‖v̂‖² enclosed.
+  Interval nv2 = point(0.0);
+  for (Eigen::Index i = 0; i < v.size(); ++i) nv2 += square(vI(i));
+
+  // a(c) and the gradient of a over B.
+  const auto sc = forward<Interval>(layer, point_matrix(c));
+  const IMatrix hc = jvp<Interval>(layer, sc, vI);
+  const IMatrix hB = jvp<Interval>(layer, sB, vI);
+  Mat<Dual<Interval>> XD(n, d), WD(n, d);
+  for (long i = 0; i < n; ++i)
+    for (long a = 0; a < d; ++a) {
+      XD(i, a) = Dual<Interval>(B(i, a), vI(i, a));
+      WD(i, a) = Dual<Interval>(hB(i, a));
+    }
+  const auto sD = forward<Dual<Interval>>(layer, XD);
+  const Mat<Dual<Interval>> gD = vjp<Dual<Interval>>(layer, sD, WD);
+  Matrix r(n, d);  // |X − c| <= r entrywise for every X in the box
+  for (long i = 0; i < n; ++i)
+    for (long a = 0; a < d; ++a) r(i, a) = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
+  double a_up = sumsq_up(hc);
+  for (long i = 0; i < n; ++i)
+    for (long a = 0; a < d; ++a) a_up += 2.0 * mag(gD(i, a).d) * r(i, a);
+  // Monotone in every argument: evaluate at the upper ends (as points, to avoid dependency).
+  const Interval a = point((point(a_up) / nv2).upper());
+
+  // β: P⊥ Jᵀ J v̂ / ‖v̂‖ over B.
+  const IMatrix JtJv = vjp<Interval>(layer, sB, hB);
+  Interval vr = point(0.0);
+  for (Eigen::Index i = 0; i < v.size(); ++i) vr += vI(i) * JtJv(i);
+  const Interval coef = vr / nv2;
+  double beta2 = 0;
+  for (Eigen::Index i = 0; i < v.size(); ++i) {
+    const double m = mag(JtJv(i) - coef * vI(i));
+    beta2 += m * m;
+  }
+  const Interval beta2_over = point((point(beta2) / nv2).upper());
+
+  // λ₂ = ‖J P⊥‖² over B, with J P⊥ = J − (J v̂) v̂ᵀ / ‖v̂‖².
+  const Vec<Interval> hflat = flatten<Interval>(hB), vflat = flatten<Interval>(vI);
+  IMatrix M2 = JB;
+  for (Eigen::Index rr = 0; rr < M2.rows(); ++rr)
+    for (Eigen::Index cc = 0; cc < M2.cols(); ++cc) M2(rr, cc) -= hflat(rr) * vflat(cc) / nv2;
+  const double s2 = norm2_upper(M2).value();
+  const Interval l2 = point(s2 * s2);
+
+  const Interval half = point(0.5);
+  const Interval bound2 = (a + l2) * half + sqrt(square((a - l2) * half) + beta2_over);
+  const UpperBound centred = UpperBound::proved(sqrt(point(bound2.upper())).upper());
+  return min(plain, centred);
+}
+
+Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (box.is_point()) return certify_point(layer, box.lo, opt);
+  Bracket b;
+  const Matrix c = box.center();
+  auto est = approx::jacobian_norm(layer, c);
+  // Lower: the best of the centre and an ascent inside the box.
+  Witness best{"box centre", c, est.right};
+  LowerBound lo = evaluate_witness(layer, c, est.right);
+  Witness asc = approx::ascend(layer, Region(box), c);
+  if (box.certainly_contains(asc.X)) {
+    LowerBound la = evaluate_witness(layer, asc.X, asc.dir);
+    if (la.value() > lo.value()) {
+      lo = la;
+      best = asc;
+    }
+  }
+  b.lower = lo;
+  b.witness = best;
+  b.lower_method = "witness: " + best.name + ", ‖J(X)v‖/‖v‖ by interval JVP";
+  b.estimate = Estimate(approx::jacobian_norm(layer, best.X).sigma.value());
+  Matrix hint = est.right;
+  b.upper = box_upper(layer, box, &hint);
+  b.upper_method = "box: interval Jacobian over the box, centred second-order form";
+  b.upper_evidence = UpperEvidence{"box-centred", hint};
+  b.partition.push_back(PartitionLeaf{"", box, b.upper, "box-centred", hint});
+  if (!b.meets(opt.tol) && box.n() * box.d() <= kBabLimit) {
+    BabOptions bo;
+    bo.tol = opt.tol;
+    bo.time_limit = opt.time_limit > 0 ? std::max(0.0, opt.time_limit - since(t0)) : 0.0;
+    bo.threads = opt.threads > 0 ? opt.threads : 1;
+    bo.progress = opt.progress;
+    Bracket refined = branch_and_bound(layer, Region(box), bo, &b);
+    if (refined.upper.value() < b.upper.value()) b = std::move(refined);
+    else b.lower = max(b.lower, refined.lower);
+  }
+  b.budget_exhausted = !b.meets(opt.tol);
+  b.seconds = since(t0);
+  return b;
+}
+
+}  // namespace attnbound

@@ -1,0 +1,39 @@
+// The dense tier at a point: the local Lipschitz constant ‖J(X)‖.
+#include <chrono>
+
+#include "bound/bound.hpp"
+#include "linalg/linalg.hpp"
+
+namespace attnbound {
+
+namespace {
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+Bracket certify_point(const AttentionLayer& layer, const Matrix& X, const CertifyOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Bracket b;
+  const auto est = approx::jacobian_norm(layer, X);
+  b.estimate = est.sigma;
+  b.lower = evaluate_witness(layer, X, est.right);
+  b.lower_method = "witness: ‖J(X)v‖/‖v‖ at the float top singular vector (interval JVP)";
+  b.witness = Witness{"point", X, est.right};
+
+  IMatrix J;
+  {
+    UpwardScope up;
+    IMatrix Xi(X.rows(), X.cols());
+    for (Eigen::Index i = 0; i < X.rows(); ++i)
+      for (Eigen::Index a = 0; a < X.cols(); ++a) Xi(i, a) = point(X(i, a));
+    J = jacobian<Interval>(layer, forward<Interval>(layer, Xi));
+  }
+  b.upper = norm2_upper(J);
+  b.upper_method = "dense: interval Jacobian at X, verified ‖mid‖ (Gram + Cholesky) + ‖rad‖";
+  b.upper_evidence = UpperEvidence{"dense", est.right};
+  b.seconds = since(t0);
+  return b;
+}
+
+}  // namespace attnbound

@@ -1,0 +1,80 @@
+// `attnbound certify`: one region in, a proved bracket (and optionally a certificate) out.
+#include <cmath>
+#include <ostream>
+
+#include "certificate/certificate.hpp"
+#include "cli/cli.hpp"
+#include "cli/commands.hpp"
+#include "cli/inputs.hpp"
+#include "cli/report.hpp"
+#include "linalg/linalg.hpp"
+
+namespace attnbound::cli {
+
+namespace {
+void require_positive(const std::optional<double>& v, const char* name) {
+  if (v && !(*v > 0 && std::isfinite(*v)))
+    throw InputError(std::string(name) + " must be a positive finite number (got " + std::to_string(*v) + ")");
+}
+}  // namespace
+
+int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
+  require_positive(a.eps, "--eps");
+  require_positive(a.radius, "--radius");
+  require_positive(std::optional<double>(a.tol), "--tol");
+  if (a.time_limit < 0 || !std::isfinite(a.time_limit)) throw InputError("--time-limit must be >= 0");
+  if (a.threads < 0) throw InputError("--threads must be >= 0");
+  const bool ball = a.radius.has_value() || a.layernorm;
+  if (ball && !a.n) throw InputError("--n is required with --radius / --layernorm");
+  if (a.n && *a.n < 1) throw InputError("--n must be >= 1 (got " + std::to_string(*a.n) + ")");
+  if (a.n && !ball) throw InputError("--n is only used with --radius / --layernorm");
+  // Fail on an unwritable certificate path before spending any time.
+  if (!a.cert.empty()) write_file_atomic(a.cert, "");
+
+  const AttentionLayer layer = a.model.load(a.layernorm);
+  LinalgThreads threads(resolve_threads(a.threads));
+  CertifyOptions opt;
+  opt.tol = a.tol;
+  opt.time_limit = a.time_limit;
+  opt.threads = resolve_threads(a.threads);
+
+  Region region;
+  Bracket b;
+  if (!a.point.empty()) {
+    const Matrix X = read_tokens(a.point, layer.d);
+    region = Box::point(X);
+    b = certify_point(layer, X, opt);
+  } else if (!a.center.empty()) {
+    const Box box = Box::around(read_tokens(a.center, layer.d), *a.eps);
+    region = box;
+    b = certify_box(layer, box, opt);
+  } else if (!a.box.empty()) {
+    const Box box = read_box(a.box, layer.d);
+    region = box;
+    b = certify_box(layer, box, opt);
+  } else {
+    const double R = a.layernorm ? layernorm_radius(layer.norm).value() : *a.radius;
+    const BallProduct bp{*a.n, layer.d, R};
+    region = bp;
+    b = certify_ball(layer, bp, opt);
+  }
+  const bool ok = b.meets(a.tol);
+  const std::string status = ok ? "ok" : "budget";
+
+  if (!a.cert.empty()) {
+    CertifyRecord rec;
+    rec.model_spec = a.model.spec;
+    rec.layer = &layer;
+    rec.region = region;
+    rec.bracket = b;
+    rec.tol = a.tol;
+    rec.status = status;
+    write_certificate(a.cert, rec);
+  }
+  Report r{"certify", a.model.spec, model_digest(layer), describe(region), status, a.cert, a.tol, &b};
+  if (a.json) out << report_json(r).dump() << "\n";
+  else print_report(r, out);
+  return ok ? kExitOk : kExitBudget;
+}
+
+}  // namespace attnbound::cli

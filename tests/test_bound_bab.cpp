@@ -1,0 +1,95 @@
+// Branch-and-bound over B_R^n and boxes.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "bound/bab.hpp"
+#include "random_layers.hpp"
+#include "support.hpp"
+
+using namespace attnbound;
+using namespace attnbound::testing;
+
+namespace {
+AttentionLayer paper1(double a, double v, Mask mask) {
+  return make_paper_layer({Matrix::Constant(1, 1, a)}, {Matrix::Constant(1, 1, v)}, mask);
+}
+// Every leaf path's sibling is present, or its parent was not split: a complete binary tree.
+bool complete_tree(const std::vector<PartitionLeaf>& leaves) {
+  std::set<std::string> paths;
+  for (const auto& l : leaves) paths.insert(l.path);
+  if (paths.size() != leaves.size()) return false;
+  for (const auto& p : paths) {
+    if (p.empty()) continue;
+    std::string sib = p;
+    sib.back() = p.back() == 'L' ? 'R' : 'L';
+    bool found = paths.count(sib) > 0;
+    if (!found)  // the sibling may have been split further
+      for (const auto& q : paths)
+        if (q.rfind(sib + "/", 0) == 0) found = true;
+    if (!found) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST(BoundBab, ReachesOnePercentOnATinyBall) {
+  AttentionLayer L = paper1(1.0, 1.0, Mask::none);
+  BabOptions o;
+  o.tol = 1e-2;
+  BabStats st;
+  Bracket b = branch_and_bound(L, Region(BallProduct{2, 1, 1.0}), o, nullptr, &st);
+  EXPECT_TRUE(b.meets(1e-2)) << "lower " << b.lower.value() << " upper " << b.upper.value();
+  ASSERT_TRUE(b.witness.has_value());
+  EXPECT_TRUE((BallProduct{2, 1, 1.0}).certainly_contains(b.witness->X));
+  EXPECT_TRUE(complete_tree(b.partition));
+  EXPECT_GT(st.pruned_symmetry, 0u);
+  RecordProperty("boxes", std::to_string(st.boxes));
+}
+
+TEST(BoundBab, TwoThreadsGiveAValidBracket) {
+  AttentionLayer L = paper1(1.5, 0.7, Mask::causal);
+  BabOptions o;
+  o.tol = 1e-2;
+  o.threads = 2;
+  Bracket b = branch_and_bound(L, Region(BallProduct{3, 1, 1.0}), o);
+  EXPECT_TRUE(b.meets(1e-2));
+  EXPECT_TRUE(complete_tree(b.partition));
+  // Cross-check with one thread: the brackets must overlap.
+  o.threads = 1;
+  Bracket c = branch_and_bound(L, Region(BallProduct{3, 1, 1.0}), o);
+  EXPECT_LE(b.lower.value(), c.upper.value());
+  EXPECT_LE(c.lower.value(), b.upper.value());
+}
+
+TEST(BoundBab, TimeLimitGivesAValidWiderBracket) {
+  std::mt19937_64 rng(seed(6001));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.heads = 2;
+  sp.paper = true;
+  AttentionLayer L = random_layer(sp, rng);
+  BabOptions o;
+  o.tol = 1e-9;  // unreachable
+  o.time_limit = 0.5;
+  BabStats st;
+  Bracket b = branch_and_bound(L, Region(BallProduct{3, 2, 2.0}), o, nullptr, &st);
+  EXPECT_TRUE(st.budget);
+  EXPECT_TRUE(b.budget_exhausted);
+  EXPECT_TRUE(std::isfinite(b.upper.value()));
+  EXPECT_LE(b.lower.value(), b.upper.value());
+  EXPECT_TRUE(complete_tree(b.partition));
+}
+
+TEST(BoundBab, SymmetryTests) {
+  Box sorted{Matrix((Eigen::MatrixXd(2, 1) << -1, 0).finished()), Matrix((Eigen::MatrixXd(2, 1) << 0, 1).finished())};
+  EXPECT_FALSE(certainly_unsorted(sorted));
+  Box unsorted{Matrix((Eigen::MatrixXd(2, 1) << 0.5, -1).finished()), Matrix((Eigen::MatrixXd(2, 1) << 1, 0.25).finished())};
+  EXPECT_TRUE(certainly_unsorted(unsorted));
+  Box neg{Matrix::Constant(2, 1, -1.0), Matrix::Constant(2, 1, -0.1)};
+  EXPECT_TRUE(certainly_negative_sum(neg));
+  EXPECT_FALSE(certainly_negative_sum(sorted));
+  AttentionLayer causal = paper1(1, 1, Mask::causal);
+  EXPECT_FALSE(permutation_symmetric(causal, Region(BallProduct{2, 1, 1.0})));
+  EXPECT_TRUE(sign_symmetric(causal, Region(BallProduct{2, 1, 1.0})));
+}
