@@ -13,6 +13,7 @@ packages=(
   libcli11-dev            # command-line parsing
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox             # sweep plots
+  ccache                  # shared compile cache (speeds up rebuilds; optional)
 )
 
 missing=()

@@ -409,3 +409,33 @@ TEST(LinalgNorm, UnprovedEstimateMutantIsCaught) {
   }
   EXPECT_GT(caught, 0);
 }
+
+TEST(LinalgNorm, BadCandidatesAreRetriedOrRefusedNeverTrusted) {
+  std::mt19937_64 rng(attnbound::testing::seed(213));
+  const Matrix M = gaussian(80, 50, rng);
+  const double L = sigma_lower_ref(M);
+  const double lambda = L * L;
+  // A candidate 2% low: the first attempts fail, a later one proves a (looser) bound.
+  const detail::GramProof low = detail::prove_gram_bound(M, NormOptions{}, 1, 0.98 * lambda);
+  ASSERT_TRUE(low.proved);
+  EXPECT_GT(low.attempts, 1);
+  EXPECT_GE(std::sqrt(low.t), L);
+  // A hopeless candidate with few attempts: no proof, and norm2_upper would fall back.
+  NormOptions two;
+  two.max_attempts = 2;
+  const detail::GramProof bad = detail::prove_gram_bound(M, two, 1, 1e-6 * lambda);
+  EXPECT_FALSE(bad.proved);
+  EXPECT_EQ(bad.attempts, 2);
+  EXPECT_FALSE(bad.why.empty());
+  // A candidate far too high is proved at once (just loose).
+  const detail::GramProof high = detail::prove_gram_bound(M, NormOptions{}, 1, 4.0 * lambda);
+  ASSERT_TRUE(high.proved);
+  EXPECT_EQ(high.attempts, 1);
+  EXPECT_GE(std::sqrt(high.t), L);
+  // A user margin makes the first attempt looser, never unsound.
+  NormOptions wide;
+  wide.margin = 1e-3;
+  const NormProof pw = norm2_upper_proof(M, wide);
+  ASSERT_GE(pw.bound.value(), L);
+  EXPECT_LE(pw.bound.value(), L * (1 + 1e-3));
+}

@@ -10,6 +10,9 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
+
+#include <immintrin.h>
 
 #include "linalg/linalg.hpp"
 #include "support.hpp"
@@ -109,7 +112,7 @@ Matrix member(const IMatrix& A, std::mt19937_64& rng) {
 struct Shape {
   Eigen::Index n, k, m;
 };
-const Shape kShapes[] = {{1, 1, 1}, {3, 5, 2}, {1, 40, 7}, {9, 1, 4}, {17, 33, 9}, {12, 300, 5}, {6, 64, 70}};
+const Shape kShapes[] = {{1, 1, 1}, {3, 5, 2}, {1, 40, 7}, {9, 1, 4}, {17, 33, 9}, {12, 300, 5}, {6, 64, 70}, {40, 70, 1}, {1, 70, 30}};
 
 bool all_proper(const IMatrix& C) {
   for (Eigen::Index i = 0; i < C.size(); ++i)
@@ -313,4 +316,30 @@ TEST(LinalgProduct, MutantWithoutRoundingErrorTermIsCaught) {
     ASSERT_EQ(violations(mul(Ap, B), A, B), 0);
   }
   EXPECT_GT(caught, 0) << "the containment check failed to expose the broken product";
+}
+
+TEST(LinalgProduct, RefusesFlushToZero) {
+  // FTZ/DAZ would break every underflow term (an upward-rounded tiny value flushed to 0).
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040u);
+  bool threw_mul = false, threw_norm = false;
+  try {
+    (void)mul_enclose(Matrix::Ones(2, 2), Matrix::Ones(2, 2));
+  } catch (const std::runtime_error&) {
+    threw_mul = true;
+  }
+  try {
+    (void)norm2_upper(Matrix::Ones(3, 3));
+  } catch (const std::runtime_error&) {
+    threw_norm = true;
+  }
+  _mm_setcsr(saved);
+  EXPECT_TRUE(threw_mul);
+  EXPECT_TRUE(threw_norm);
+}
+
+TEST(LinalgProduct, MalformedMidRadIsRejected) {
+  EXPECT_THROW(to_intervals(MidRad{Matrix::Ones(2, 2), -Matrix::Ones(2, 2)}), std::invalid_argument);
+  EXPECT_THROW(to_intervals(MidRad{Matrix::Ones(2, 2), Matrix::Ones(2, 1)}), std::invalid_argument);
+  EXPECT_THROW(mul(MidRad{Matrix::Ones(2, 2), -Matrix::Ones(2, 2)}, Matrix::Ones(2, 2)), std::invalid_argument);
 }

@@ -1,9 +1,11 @@
-// approx::jacobian_norm — power iteration on JᵀJ through jvp/vjp in double. No guarantee; it feeds
+// approx::jacobian_norm — the top singular triplet of J(X) by Golub–Kahan–Lanczos
+// (linalg's approx::top_singular) on the matrix-free operators jvp/vjp. No guarantee: it feeds
 // rigorous code with a direction (the lower bound evaluates ‖J v‖/‖v‖ in interval arithmetic)
 // and a target (the upper-bound proofs start from sigma).
 #include <cmath>
 
 #include "attention/attention.hpp"
+#include "linalg/linalg.hpp"
 
 namespace attnbound::approx {
 
@@ -13,41 +15,40 @@ JacobianNormEstimate jacobian_norm(const AttentionLayer& layer, const Matrix& X,
   JacobianNormEstimate est;
   const auto s = forward<double>(layer, X);
   const long n = X.rows(), d = X.cols();
-  // Deterministic start with weight on every coordinate (a fixed irrational-ish pattern avoids
-  // being orthogonal to the top singular vector by symmetry).
-  Matrix v(n, d);
+  auto mv = [&](const Vector& v) { return flatten<double>(jvp<double>(layer, s, unflatten<double>(v, n, d))); };
+  auto mtv = [&](const Vector& u) { return flatten<double>(vjp<double>(layer, s, unflatten<double>(u, n, d))); };
+  TopSingular t;
   if (start && start->rows() == n && start->cols() == d && start->norm() > 0) {
-    v = *start;
-  } else {
-    for (long i = 0; i < n; ++i)
-      for (long a = 0; a < d; ++a) v(i, a) = 1.0 + 0.37 * std::sin(1.0 + 7.3 * i + 3.1 * a);
-  }
-  v /= v.norm();
-  double sigma = 0.0;
-  Matrix u = Matrix::Zero(n, d);
-  for (int it = 1; it <= max_iter; ++it) {
-    u = jvp<double>(layer, s, v);
-    const double jv = u.norm();
-    if (jv == 0.0) {
-      est.iterations = it;
-      est.converged = true;
-      break;
+    // Warm start: a few power steps from the given vector, then Lanczos only if they disagree.
+    Vector v = flatten<double>(*start) / start->norm();
+    double sigma = 0;
+    Vector u;
+    for (int it = 0; it < std::min(max_iter, 8); ++it) {
+      u = mv(v);
+      const double a = u.norm();
+      if (!(a > 0)) break;
+      u /= a;
+      Vector w = mtv(u);
+      const double b = w.norm();
+      v = w / b;
+      const bool conv = std::abs(b - sigma) <= rel_tol * b;
+      sigma = b;
+      if (conv) {
+        est.sigma = Estimate(sigma);
+        est.left = unflatten<double>(u, n, d);
+        est.right = unflatten<double>(v, n, d);
+        est.iterations = it + 1;
+        est.converged = true;
+        return est;
+      }
     }
-    u /= jv;
-    Matrix w = vjp<double>(layer, s, u);
-    const double next = w.norm();  // = ‖Jᵀ u‖ >= ‖J v‖, both converge to sigma_max
-    v = w / next;
-    est.iterations = it;
-    if (std::abs(next - sigma) <= rel_tol * next) {
-      sigma = next;
-      est.converged = true;
-      break;
-    }
-    sigma = next;
   }
-  est.sigma = Estimate(sigma);
-  est.left = u;
-  est.right = v;
+  t = top_singular(mv, mtv, n * d, max_iter, rel_tol);
+  est.sigma = t.sigma;
+  est.left = unflatten<double>(t.u, n, d);
+  est.right = unflatten<double>(t.v, n, d);
+  est.iterations = t.iterations;
+  est.converged = t.converged;
   return est;
 }
 

@@ -107,6 +107,59 @@ Example:
   info->add_flag("--json", ia.json, "One JSON object on stdout");
   info->footer("\nExample:\n  attnbound info --model builtin:gpt2-init\n");
 
+  TheoremsArgs ta;
+  auto* theorems = app.add_subcommand("theorems", "Check every THEORY.md statement on B_R^n: value, bracket, verdict");
+  ta.model.add_to(*theorems);
+  theorems->add_option("--n", ta.n, "Sequence length n")->required();
+  auto* t_radius = theorems->add_option("--radius", ta.radius, "Token-norm radius R of B_R^n (> 0)");
+  auto* t_ln = theorems->add_flag("--layernorm", ta.layernorm, "R from the model's LayerNorm/RMSNorm");
+  t_radius->excludes(t_ln);
+  theorems->add_option("--tol", ta.tol, "Branch-and-bound tolerance of the bracket (default 1e-3)");
+  theorems->add_option("--time-limit", ta.time_limit, "Seconds for the bracket's branch-and-bound (default 10)");
+  theorems->add_option("--threads", ta.threads, "Worker threads (default: all cores)");
+  theorems->add_option("--search-seconds", ta.search_seconds,
+                       "Seconds of approximate search for a U-local counterexample (default 1; 0: none)");
+  theorems->add_option("--search-seed", ta.search_seed, "Seed of that search (default 1)");
+  theorems->add_flag("--json", ta.json, "One JSON object on stdout");
+  theorems->footer(R"(
+Verdicts: an upper-type statement "Lip ≤ S" is refuted when the certified lower bound exceeds S
+(the witness is printed), holds when the certified upper bound is ≤ S, else undecided; lower-type
+statements mirror this and are also checked at their own witness. S is enclosed rigorously.
+Exit: 0 no theorem refuted; 1 a theorem was refuted (canary/conjecture refutations are expected
+findings and do not count); 2 bad input.
+
+Examples:
+  attnbound theorems --model builtin:paper-toy --n 3 --radius 1
+  attnbound theorems --model builtin:gpt2-init --n 16 --radius 100 --json
+)");
+
+  SweepArgs sa;
+  auto* sweep = app.add_subcommand("sweep", "Certified lower bounds, statement curves and the float estimate across n (CSV + plot)");
+  sa.model.add_to(*sweep);
+  auto* s_radius = sweep->add_option("--radius", sa.radius, "Token-norm radius R of B_R^n (> 0)");
+  auto* s_ln = sweep->add_flag("--layernorm", sa.layernorm, "R from the model's LayerNorm/RMSNorm");
+  s_radius->excludes(s_ln);
+  sweep->add_option("--n-min", sa.n_min, "Smallest n (default 2)");
+  sweep->add_option("--n-max", sa.n_max, "Largest n (default 1000000)");
+  sweep->add_option("--points", sa.points, "Points of the logarithmic grid (default 25)");
+  sweep->add_option("--step", sa.step, "Linear grid n_min, n_min+step, ... instead of the log grid");
+  sweep->add_option("--head", sa.head, "Build the witnesses from this head only (default: every head)");
+  sweep->add_option("--time-limit", sa.time_limit, "Seconds for masked layers' lower bounds (default 120)");
+  sweep->add_option("--ball-time", sa.ball_time, "Branch-and-bound seconds per n for a certified upper bound (n·d ≤ 96; default 0)");
+  sweep->add_option("--fit-n-max", sa.fit_n_max, "Fit C√n on n ≤ this (default 100)");
+  sweep->add_option("--out", sa.out, "Output prefix: OUT.csv, OUT.gp, OUT.png|svg (default 'sweep')");
+  sweep->add_option("--format", sa.format, "Plot format: png or svg (default png)");
+  sweep->add_flag("--no-plot", sa.no_plot, "Write the CSV only");
+  sweep->add_flag("--json", sa.json, "One JSON object on stdout");
+  sweep->footer(R"(
+The plot is drawn by gnuplot (gnuplot-nox). Without gnuplot the CSV is still written, the plot is
+skipped with a message on stderr, and the exit code is 0 (the CSV is the result).
+
+Examples:
+  attnbound sweep --model builtin:paper-toy --radius 2 --out proofs/figures/paper-toy-R2
+  attnbound sweep --model builtin:gpt2-init --radius 100 --head 0 --n-min 2 --n-max 97 --step 5
+)");
+
   try {
     std::vector<std::string> rev(args.rbegin(), args.rend());
     app.parse(rev);
@@ -132,6 +185,8 @@ Example:
     }
     if (witness->parsed()) return run_witness(wa, out, err);
     if (info->parsed()) return run_info(ia, out, err);
+    if (theorems->parsed()) return run_theorems(ta, out, err);
+    if (sweep->parsed()) return run_sweep(sa, out, err);
   } catch (const InputError& e) {
     err << "attnbound: " << e.what() << "\n";
     return kExitBadInput;

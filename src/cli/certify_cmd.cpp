@@ -69,6 +69,15 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
     rec.bracket = b;
     rec.tol = a.tol;
     rec.status = status;
+    rec.model_arch = a.model.arch;
+    rec.model_layer = a.model.layer;
+    rec.model_heads = a.model.heads;
+    rec.model_seed = a.model.seed;
+    rec.model_mask = a.model.mask;
+    rec.model_n_heads = a.model.n_heads;
+    rec.radius_from_norm = a.layernorm;
+    rec.tool_version = ATTNBOUND_VERSION;
+    rec.git_revision = ATTNBOUND_GIT_REV;
     write_certificate(a.cert, rec);
   }
   Report r{"certify", a.model.spec, model_digest(layer), describe(region), status, a.cert, a.tol, &b};

@@ -53,9 +53,43 @@ struct InfoArgs {
   bool json = false;
 };
 
+/// `attnbound theorems` (proofs/theorems.hpp): every THEORY.md statement on B_R^n with a verdict.
+struct TheoremsArgs {
+  ModelArgs model;
+  std::optional<long> n;
+  std::optional<double> radius;
+  bool layernorm = false;         // R from the model's LayerNorm/RMSNorm instead of --radius
+  double tol = 1e-3;              // branch-and-bound tolerance of the bracket
+  double time_limit = 10.0;       // seconds for the bracket's branch-and-bound
+  int threads = 0;
+  double search_seconds = 1.0;    // approximate U-local counterexample search (0 = none)
+  std::uint64_t search_seed = 1;
+  bool json = false;
+};
+
+/// `attnbound sweep` (proofs/theorems.hpp): bounds across n on a grid, CSV + gnuplot plot.
+struct SweepArgs {
+  ModelArgs model;
+  std::optional<double> radius;
+  bool layernorm = false;
+  long n_min = 2, n_max = 1000000;
+  int points = 25;                // log grid size
+  long step = 0;                  // > 0: linear grid n_min, n_min + step, ... ≤ n_max
+  std::optional<long> head;       // witnesses from this head only
+  double time_limit = 120.0;      // seconds for masked layers' rigorous lower bounds
+  double ball_time = 0.0;         // branch-and-bound seconds per n for a certified upper (n·d ≤ 96)
+  long fit_n_max = 100;
+  std::string out = "sweep";      // writes OUT.csv, OUT.gp and OUT.png / OUT.svg
+  std::string format = "png";     // png | svg
+  bool no_plot = false;
+  bool json = false;
+};
+
 int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err);
 int run_witness(const WitnessArgs& a, std::ostream& out, std::ostream& err);
 int run_info(const InfoArgs& a, std::ostream& out, std::ostream& err);
+int run_theorems(const TheoremsArgs& a, std::ostream& out, std::ostream& err);
+int run_sweep(const SweepArgs& a, std::ostream& out, std::ostream& err);
 
 /// Threads to use: the request, or all cores for 0.
 int resolve_threads(int requested);

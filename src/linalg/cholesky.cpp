@@ -100,7 +100,7 @@ long cholesky_lower_rn(Eigen::Ref<Matrix> A, int threads) {
   return -1;
 }
 
-double rump_shift_up(long n, double trace, double maxdiag) {
+__attribute__((noinline)) double rump_shift_up(long n, double trace, double maxdiag) {
   if (!(trace >= 0) || !(maxdiag >= 0)) return std::numeric_limits<double>::infinity();
   UpwardScope up;
   const double m = static_cast<double>(n) + 2.0;  // exact

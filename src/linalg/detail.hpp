@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <exception>
+#include <limits>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,6 +16,7 @@
 
 #include "core/matrix.hpp"
 #include "core/rounding.hpp"
+#include "linalg/linalg.hpp"
 
 namespace attnbound::detail {
 
@@ -24,6 +27,11 @@ inline constexpr double kEta = 0x1p-1074;
 /// Upper bound of γ_k = k·u / (1 − k·u) with u = 2^-53 (round-to-nearest), computed with upward
 /// rounding. +inf when k·u >= 1/4 (the error analyses need k·u well below 1).
 double gamma_up(long k);
+
+/// Throws std::runtime_error if flush-to-zero or denormals-are-zero is enabled in the calling
+/// thread (MXCSR FTZ/DAZ, e.g. set by a library built with -ffast-math): every error bound here
+/// assumes gradual underflow, and an upward-rounded tiny result flushed to 0 is not an upper bound.
+void require_gradual_underflow(const char* where);
 
 /// Threads to use: `requested` if > 0, else LinalgThreads::current(); at least 1.
 int resolve_threads(int requested);
@@ -62,9 +70,10 @@ void parallel_chunks(int threads, long chunks, Rounding mode, F&& f) {
 Vector abs_matvec_up(const Matrix& M, const Vector& v, int threads);
 /// z >= |M|ᵀ w entrywise, for w >= 0 (upward rounding).
 Vector abs_tmatvec_up(const Matrix& M, const Vector& w, int threads);
-/// Upper bound of ρ(|M|ᵀ|M|) = ‖ |M| ‖₂² by Collatz–Wielandt on the smaller Gram side after
-/// `power_steps` power steps from v = 1. NaN/inf entries give +inf; an empty or zero M gives 0.
-double abs_gram_rho_up(const Matrix& M, int power_steps, int threads);
+/// Upper bound of ρ(|M|ᵀ|M|) = ‖ |M| ‖₂² by Collatz–Wielandt on the smaller Gram side after at
+/// most `power_steps` power steps from v = 1 (fewer once the quotients agree to a relative `tol`;
+/// the bound is valid for any number of steps). NaN/inf entries give +inf; empty or zero M give 0.
+double abs_gram_rho_up(const Matrix& M, int power_steps, int threads, double tol = 1e-13);
 
 // ---- Gram enclosure (gram.cpp) ------------------------------------------------------------------
 
@@ -112,5 +121,21 @@ Vector symv_upper(const Matrix& G, const Vector& x, int threads);
 /// The largest eigenvalue estimate of the symmetric matrix whose upper triangle is stored in G
 /// (dense solver for small N, Lanczos otherwise). No guarantee.
 double approx_lambda_max_upper(const Matrix& G, int threads);
+
+// ---- the norm proof (norm_point.cpp) ------------------------------------------------------------
+
+struct GramProof {
+  bool proved = false;
+  double t = std::numeric_limits<double>::infinity();  ///< if proved: λmax(XᵀX) < t
+  double theta = 0;                                    ///< the candidate λmax(G̃) used
+  int attempts = 0;                                    ///< Cholesky factorisations run
+  std::string why;                                     ///< if not proved
+};
+
+/// Steps 1-3 of norm2_upper (docs/linalg.md §3) on an unscaled M: proves λmax(XᵀX) < t, X = M or
+/// Mᵀ as in gram_upper. `theta_override` (if not NaN) replaces the eigenvalue estimate — tests use
+/// it to exercise the retries and the failure path with a deliberately bad candidate.
+GramProof prove_gram_bound(const Matrix& M, const NormOptions& options, int threads,
+                           double theta_override = std::numeric_limits<double>::quiet_NaN());
 
 }  // namespace attnbound::detail

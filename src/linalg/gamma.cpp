@@ -6,7 +6,7 @@
 
 namespace attnbound::detail {
 
-double gamma_up(long k) {
+__attribute__((noinline)) double gamma_up(long k) {
   if (k < 0) k = 0;
   UpwardScope up;
   // k·u is exact (k < 2^53 and u a power of two). The denominator is rounded down as

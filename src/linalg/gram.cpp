@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include <Eigen/Eigenvalues>
 
@@ -66,7 +67,8 @@ GramEnclosure gram_upper(const Matrix& M, Matrix& G, int threads) {
     out.radius_norm = std::numeric_limits<double>::infinity();
     return out;
   }
-  const double rho = abs_gram_rho_up(M, 6, threads);
+  // r only has to be of the right size (it is far below the Cholesky shift): a loose quotient.
+  const double rho = abs_gram_rho_up(M, 6, threads, 0.05);
   out.radius_norm = gram_radius_up(gamma_up(static_cast<long>(K) + 2), rho, static_cast<long>(N),
                                    static_cast<long>(K));
   return out;

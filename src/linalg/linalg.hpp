@@ -13,6 +13,9 @@
 //   * Rounding: every function installs the rounding mode it needs (RoundingGuard) and restores
 //     the caller's, so callers may be in any mode. Functions returning Interval matrices are
 //     normally called inside an UpwardScope, because that is where the caller can use the result.
+//   * Gradual underflow is part of every error bound: the functions throw std::runtime_error when
+//     flush-to-zero / denormals-are-zero is enabled in the calling thread (MXCSR), instead of
+//     returning numbers that might be unsound.
 //   * Threads: kernels may split big products over `LinalgThreads::current()` threads (default 1);
 //     each worker installs its own rounding mode. Nothing here uses Eigen's own threading.
 //
@@ -52,7 +55,8 @@ class LinalgThreads {
 /// infinite or NaN (empty = "no information") endpoint becomes mid 0, rad +inf (entire).
 MidRad to_midrad(const IMatrix& A);
 /// Guarantee: enclosure. Entry (i,j) contains [mid - rad, mid + rad]; a non-finite mid or rad
-/// gives the entire interval [-inf, +inf].
+/// gives the entire interval [-inf, +inf]. Precondition: same shapes, rad >= 0 (checked:
+/// std::invalid_argument; the MidRad products check the same).
 IMatrix to_intervals(const MidRad& A);
 
 // ---- enclosed products --------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 // Conversions between interval matrices and their midpoint-radius form (docs/linalg.md §2).
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
+#include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound {
@@ -16,6 +18,7 @@ inline double pin(double x) {
 }  // namespace
 
 __attribute__((noinline)) MidRad to_midrad(const IMatrix& A) {
+  detail::require_gradual_underflow("to_midrad");
   UpwardScope up;
   MidRad r{Matrix(A.rows(), A.cols()), Matrix(A.rows(), A.cols())};
   const Eigen::Index n = A.size();
@@ -39,6 +42,10 @@ __attribute__((noinline)) MidRad to_midrad(const IMatrix& A) {
 }
 
 __attribute__((noinline)) IMatrix to_intervals(const MidRad& A) {
+  detail::require_gradual_underflow("to_intervals");
+  if (A.mid.rows() != A.rad.rows() || A.mid.cols() != A.rad.cols())
+    throw std::invalid_argument("to_intervals: mid and rad have different shapes");
+  if ((A.rad.array() < 0).any()) throw std::invalid_argument("to_intervals: negative radius");
   UpwardScope up;
   IMatrix r(A.mid.rows(), A.mid.cols());
   const Eigen::Index n = A.mid.size();

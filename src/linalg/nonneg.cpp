@@ -54,9 +54,9 @@ bool normalise_positive(Vector& v, const Vector& w) {
 /// Upper bound of ρ(S) for a non-negative S given by `apply(v)` >= S v (upward rounding), by the
 /// Collatz–Wielandt quotient at a v > 0 found by at most `max_steps` power steps on S + shift·ρ̂I
 /// (the shift damps the oscillation of periodic matrices). The steps stop early once the upper
-/// and lower quotients agree to ~1e-13 or stall. Only the final quotient is part of the proof.
+/// and lower quotients agree to a relative `tol` or stall. Only the final quotient is part of the proof.
 template <class Apply>
-double collatz_upper(Apply&& apply, Index dim, int max_steps, double shift) {
+double collatz_upper(Apply&& apply, Index dim, int max_steps, double shift, double tol = 1e-13) {
   Vector v = Vector::Ones(dim);
   Vector w = apply(v);
   double previous = kInf;
@@ -69,8 +69,8 @@ double collatz_upper(Apply&& apply, Index dim, int max_steps, double shift) {
       if (w(i) > 0) lo = std::min(lo, q);
     }
     if (!(hi > 0)) return 0.0;  // w >= S v = 0 with v > 0 and S >= 0: S = 0
-    if (!std::isfinite(hi) || hi <= lo * (1 + 1e-13)) break;
-    stalls = hi >= previous * (1 - 1e-13) ? stalls + 1 : 0;
+    if (!std::isfinite(hi) || hi <= lo * (1 + tol)) break;
+    stalls = hi >= previous * (1 - tol) ? stalls + 1 : 0;
     if (stalls >= 3) break;
     previous = hi;
     const Vector next = w + (shift * hi) * v;
@@ -116,7 +116,8 @@ Vector abs_tmatvec_up(const Matrix& M, const Vector& w, int threads) {
   return z;
 }
 
-double abs_gram_rho_up(const Matrix& M, int power_steps, int threads) {
+double abs_gram_rho_up(const Matrix& M, int power_steps, int threads, double tol) {
+  require_gradual_underflow("norm bound");
   if (M.size() == 0) return 0.0;
   if (!all_finite(M)) return kInf;
   const bool right = M.cols() <= M.rows();  // S = |M|ᵀ|M| (cols×cols) or |M||M|ᵀ (rows×rows)
@@ -124,12 +125,13 @@ double abs_gram_rho_up(const Matrix& M, int power_steps, int threads) {
     return right ? abs_tmatvec_up(M, abs_matvec_up(M, v, threads), threads)
                  : abs_matvec_up(M, abs_tmatvec_up(M, v, threads), threads);
   };
-  return collatz_upper(apply, right ? M.cols() : M.rows(), power_steps, 0.0);
+  return collatz_upper(apply, right ? M.cols() : M.rows(), power_steps, 0.0, tol);
 }
 
 }  // namespace detail
 
 UpperBound perron_upper(const Matrix& B, int power_steps) {
+  detail::require_gradual_underflow("perron_upper");
   if (B.rows() != B.cols()) throw std::invalid_argument("perron_upper: matrix is not square");
   check_nonnegative(B, "perron_upper");
   if (B.size() == 0) return UpperBound::proved(0.0);

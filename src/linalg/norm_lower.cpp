@@ -2,12 +2,13 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound {
 
 LowerBound ratio_lower(const IVector& Mv, const Vector& v) {
-  (void)Mv.size();
+  detail::require_gradual_underflow("ratio_lower");
   if (!v.allFinite()) return LowerBound::zero();
   UpwardScope up;
   // ‖y‖² >= Σ mig(y_i)² for every y in the box; the interval sums keep both directions exact.

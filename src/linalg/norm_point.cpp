@@ -55,14 +55,17 @@ __attribute__((noinline)) double cheap_bound_up(const Matrix& M) {
 }
 
 /// Writes the strict lower triangle of `work` as the negated transpose of its strict upper
-/// triangle (tiled for cache locality). Exact.
-void mirror_negated(Matrix& work) {
+/// triangle (64×64 tiles for cache locality, tile columns spread over the threads). Exact.
+void mirror_negated(Matrix& work, int threads) {
   const Index n = work.rows();
   constexpr Index T = 64;
-  for (Index jb = 0; jb < n; jb += T)
+  const long tiles = static_cast<long>((n + T - 1) / T);
+  detail::parallel_chunks(n >= 2048 ? threads : 1, tiles, Rounding::nearest, [&](long c) {
+    const Index jb = static_cast<Index>(c) * T;
     for (Index ib = jb; ib < n; ib += T)
       for (Index j = jb; j < std::min(jb + T, n); ++j)
         for (Index i = std::max(ib, j + 1); i < std::min(ib + T, n); ++i) work(i, j) = -work(j, i);
+  });
 }
 
 /// Diagonal bounds of A = tI − G̃ − rI: lo = fl_down(t − g − r), hi = fl_up(t − g).
@@ -105,15 +108,33 @@ __attribute__((noinline)) double sum_down(const Vector& g) {
   return -s;
 }
 
-struct GramProof {
-  bool proved = false;
-  double t = kInf;  // proved: λmax(XᵀX) < t
-  double theta = 0;
-  int attempts = 0;
-  std::string why;  // on failure
-};
+/// Upper bound of ‖M − 2^-e·fl(2^e·M)‖₂ for e < 0: each entry of fl(2^e M) is off by less than
+/// one subnormal unit η (any rounding mode), so the Frobenius norm of the error is
+/// <= √(rows·cols)·η·2^-e.
+__attribute__((noinline)) double underflow_error_up(Index rows, Index cols, int e) {
+  UpwardScope up;
+  const double count = pin(static_cast<double>(rows) * static_cast<double>(cols));
+  return pin(pin(std::sqrt(count)) * std::ldexp(0x1p-1074, -e));
+}
 
-GramProof prove_gram_bound(const Matrix& M, const NormOptions& opt, int threads) {
+/// fl_up(√t)·2^-e + extra, rounded up at every step.
+__attribute__((noinline)) double unscale_up(double t, int e, double extra) {
+  UpwardScope up;
+  const double root = pin(std::sqrt(pin(t)));
+  const double unscaled = pin(root * std::ldexp(1.0, -e));  // exact unless it over/underflows
+  return pin(unscaled + pin(extra));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+namespace detail {
+
+GramProof prove_gram_bound(const Matrix& M, const NormOptions& opt, int threads,
+                           double theta_override) {
   GramProof out;
   Matrix work;
   const detail::GramEnclosure ge = detail::gram_upper(M, work, threads);
@@ -123,7 +144,8 @@ GramProof prove_gram_bound(const Matrix& M, const NormOptions& opt, int threads)
   }
   const Index N = ge.dim;
   const Vector g = work.diagonal();  // G̃_ii, kept: the Cholesky overwrites the diagonal
-  double theta = detail::approx_lambda_max_upper(work, threads);
+  double theta = std::isnan(theta_override) ? detail::approx_lambda_max_upper(work, threads)
+                                             : theta_override;
   if (!std::isfinite(theta)) theta = g.maxCoeff();
   theta = std::max(theta, g.maxCoeff());  // λmax >= every diagonal entry
   out.theta = theta;
@@ -134,14 +156,16 @@ GramProof prove_gram_bound(const Matrix& M, const NormOptions& opt, int threads)
                                                    1e-14, 1e-9);
   double f = 1.0;
   double rel = std::max({opt.margin, 16.0 * static_cast<double>(N) * detail::kUnitRoundoff, lanczos_rel});
-  const double growth = N > 2000 ? 100.0 : 10.0;
+  // Margins grow super-geometrically (×g, ×10g, ×100g, ...): the first failures are usually a
+  // slightly low candidate, later ones a candidate that missed the top eigenvalue altogether.
+  double growth = N > 2000 ? 100.0 : 10.0;
   Vector lo, hi;
   for (int attempt = 0; attempt < std::max(opt.max_attempts, 1); ++attempt) {
     double t = choose_t(theta, trace_lo, ge.radius_norm, static_cast<long>(N), f, rel);
     if (!(t > 0)) t = std::max(std::abs(ge.radius_norm) * 4.0, 0x1p-1000);  // G̃ = 0 and r = 0
     if (!std::isfinite(t)) break;
     diagonal_bounds(g, t, ge.radius_norm, lo, hi);
-    mirror_negated(work);
+    mirror_negated(work, threads);
     ++out.attempts;
     if (detail::prove_pd_lower(work, lo, hi, threads)) {
       out.proved = true;
@@ -150,20 +174,21 @@ GramProof prove_gram_bound(const Matrix& M, const NormOptions& opt, int threads)
     }
     f *= growth;
     rel *= growth;
+    growth *= 10.0;
   }
   out.why = "Cholesky proof failed after " + std::to_string(out.attempts) + " attempts";
   return out;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}  // namespace detail
+
+UpperBound norm2_upper_cheap(const Matrix& M) {
+  detail::require_gradual_underflow("norm2_upper_cheap");
+  return UpperBound::proved(cheap_bound_up(M));
 }
 
-}  // namespace
-
-UpperBound norm2_upper_cheap(const Matrix& M) { return UpperBound::proved(cheap_bound_up(M)); }
-
 NormProof norm2_upper_proof(const Matrix& M, const NormOptions& options) {
+  detail::require_gradual_underflow("norm2_upper");
   const auto t0 = std::chrono::steady_clock::now();
   NormProof out{UpperBound::infinity(), Estimate(0.0), "", 0, 0.0};
   auto finish = [&](UpperBound b, std::string method) {
@@ -191,24 +216,15 @@ NormProof norm2_upper_proof(const Matrix& M, const NormOptions& options) {
   if (e != 0) {
     scaled = M * std::ldexp(1.0, e);  // multiplication by a power of two: exact unless subnormal
     X = &scaled;
-    if (e < 0) {
-      UpwardScope up;
-      const double count = pin(static_cast<double>(M.rows()) * static_cast<double>(M.cols()));
-      scale_error = pin(pin(std::sqrt(count)) * std::ldexp(0x1p-1074, -e));
-    }
+    if (e < 0) scale_error = underflow_error_up(M.rows(), M.cols(), e);
   }
 
   const int threads = detail::resolve_threads(options.threads);
-  const GramProof gp = prove_gram_bound(*X, options, threads);
+  const detail::GramProof gp = detail::prove_gram_bound(*X, options, threads);
   out.attempts = gp.attempts;
   out.estimate = Estimate(std::ldexp(std::sqrt(std::max(gp.theta, 0.0)), -e));
   if (!gp.proved) return finish(UpperBound::proved(cheap), "fallback: cheap bound (" + gp.why + ")");
-  const double proved = [&] {
-    UpwardScope up;
-    const double root = pin(std::sqrt(pin(gp.t)));
-    const double unscaled = pin(root * std::ldexp(1.0, -e));  // exact unless it over/underflows
-    return pin(unscaled + scale_error);
-  }();
+  const double proved = unscale_up(gp.t, e, scale_error);
   if (cheap < proved) return finish(UpperBound::proved(cheap), "frobenius/norm1-norminf (tighter than gram-cholesky)");
   return finish(UpperBound::proved(proved), "gram-cholesky");
 }

@@ -31,6 +31,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kParallelWork = 4.0e6;
 
 void check_inner(Index a_cols, Index b_rows, const char* what) {
+  detail::require_gradual_underflow(what);
   if (a_cols != b_rows)
     throw std::invalid_argument(std::string(what) + ": inner dimensions differ (" +
                                 std::to_string(a_cols) + " vs " + std::to_string(b_rows) + ")");
@@ -39,6 +40,8 @@ void check_inner(Index a_cols, Index b_rows, const char* what) {
 void check_midrad(const MidRad& A, const char* what) {
   if (A.mid.rows() != A.rad.rows() || A.mid.cols() != A.rad.cols())
     throw std::invalid_argument(std::string(what) + ": mid and rad have different shapes");
+  if ((A.rad.array() < 0).any())
+    throw std::invalid_argument(std::string(what) + ": negative radius");
 }
 
 __attribute__((noinline)) void gemm_nearest(const CRef& A, const CRef& B, MRef C) {

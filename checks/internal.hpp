@@ -1,0 +1,185 @@
+// Internal to attnbound-check: the parsed certificate and the verification steps.
+//
+// Conventions: every step either returns normally (the claim it covers is re-derived) or throws
+// Invalid with a one-line reason; Unreadable is thrown only while reading the certificate or the
+// model. Nothing here uses the engine's bound/region/certificate code.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attention/attention.hpp"
+#include "core/core.hpp"
+#include "model/model.hpp"
+
+namespace attnbound::check {
+
+/// A claim is not re-derived, or the certificate contradicts itself (exit 1).
+class Invalid : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+/// The certificate (or its model) cannot be read (exit 2).
+class Unreadable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// ---- the certificate, as read ---------------------------------------------------------------
+
+/// The box {X : lo <= X <= hi} (entrywise, exact doubles).
+struct CBox {
+  Matrix lo, hi;
+  long n() const { return lo.rows(); }
+  long d() const { return lo.cols(); }
+  bool is_point() const { return lo == hi; }
+};
+
+struct Leaf {
+  std::string path;  // "i.a.L/i.a.R/..." ("" = the root)
+  std::string tier;  // "box-centred", "dense", "outside", "symmetry:perm", "symmetry:sign"
+  std::optional<CBox> box;  // as recorded (must equal the replayed box)
+  Matrix hint;              // may be empty
+};
+
+struct Certificate {
+  // model
+  std::string sha256, spec;
+  std::string arch, mask;  // load options ("" = none)
+  int layer = 0, n_heads = 0;
+  std::optional<std::vector<int>> heads;
+  std::uint64_t seed = 0;
+  // region
+  enum class Kind { point, box, ball } kind = Kind::point;
+  CBox box;         // point (lo = hi = X) or box
+  long n = 0, d = 0;
+  double R = 0.0;   // ball
+  bool R_from_norm = false;
+  // claim (upper: nullopt = +inf)
+  double lower = 0.0;
+  std::optional<double> upper;
+  // evidence
+  std::string lower_kind;  // "witness", "cluster", "none"
+  Matrix wX, wdir;
+  std::string upper_tier;  // "dense", "box-centred", "cluster", "partition", "none", ...
+  Matrix hint;
+  std::string root;        // partition: "region" or "ball-bounding-box"
+  std::vector<Leaf> leaves;
+  double engine_seconds = 0.0;  // NaN if absent
+};
+
+/// Parses version-1 certificate text. Throws Unreadable naming the key at fault.
+Certificate read_certificate(std::string_view text);
+
+// ---- exact helpers ----------------------------------------------------------------------------
+
+/// Shortest round-trip decimal of a double (for messages).
+std::string dec(double v);
+/// Lower / upper endpoint of an MPFI interval as a decimal with `digits` significant digits,
+/// rounded outward (for messages).
+std::string dec_lower(const MpInterval& x, int digits = 17);
+std::string dec_upper(const MpInterval& x, int digits = 17);
+/// True if every element of x is >= v (exact comparison of the lower endpoint).
+bool certainly_at_least(const MpInterval& x, double v);
+/// True if every element of x is <= v.
+bool certainly_at_most(const MpInterval& x, double v);
+/// True if every element of a is <= every element of b.
+bool certainly_le(const MpInterval& a, const MpInterval& b);
+
+// ---- region ---------------------------------------------------------------------------------
+
+/// The root box of a partition: the region's box, or [−R, R]^{n×d} for a ball.
+CBox root_box(const Certificate& c);
+/// Throws Invalid unless X lies in the region (exactly: a point equals X, a box contains it, a
+/// ball's rows have ‖x_i‖² <= R² proved in MPFI). `what` names X in the message.
+void require_inside_region(const Certificate& c, const Matrix& X, const std::string& what);
+/// True if some row of the box certainly misses the ball of radius R (MPFI).
+bool certainly_outside_ball(const CBox& b, double R);
+
+/// The midpoint rule of a split (the engine's Box::split): m = l + (h − l)/2 rounded to nearest;
+/// nullopt unless l < m < h.
+std::optional<double> split_point(double l, double h);
+
+/// Replays every leaf's path from the root box, checks that the paths form a complete binary tree
+/// (every split node has both children, splitting the same entry; no leaf below another leaf; no
+/// duplicates) and that recorded boxes equal the replayed ones. Returns the replayed leaf boxes.
+std::vector<CBox> replay_partition(const CBox& root, const std::vector<Leaf>& leaves);
+
+// ---- the rigorous parts ----------------------------------------------------------------------
+
+/// MPFI enclosure of a box / point as an n×d matrix.
+MpMatrix enclosure(const CBox& b);
+
+/// Per-head nonlinear parts of the Jacobian at an input enclosure (THEORY.md §2, factored):
+///   J_il = Σ_h P_il (W_O W_V)_h + Σ_h E^h_il (B^h_i)ᵀ + δ_il Σ_h Σ_j E^h_ij (G^h_j)ᵀ,
+///   E^h_il = P^h_il (U^h_l − Ū^h_i),  U^h_l = W_O v_l,  Ū^h_i = Σ_k P^h_ik U^h_k,
+///   B^h_i = s W_Kᵀ q_i,  G^h_j = s W_Qᵀ k_j.
+/// All in MPFI at the thread's precision, from the shared forward template.
+struct HeadParts {
+  MpMatrix P;        // n × n
+  MpMatrix U, Ubar;  // n × d
+  MpMatrix Bq, Gk;   // n × d
+};
+std::vector<HeadParts> jacobian_parts(const AttentionLayer& layer, const ForwardState<MpInterval>& s);
+
+/// The Jacobian enclosure assembled from the parts in MPFI (small problems).
+MpMatrix assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadParts>& parts);
+
+/// The forward quantities for large problems: the linear maps of exact doubles (X W_Qᵀ + b_Q, …)
+/// enclosed by upward-rounded GEMMs, then logits and softmax (the shared softmax_rows template) in
+/// MPFI. Q, K, V, P, scale and X are filled; Y is left empty (nothing here needs f(X)).
+ForwardState<MpInterval> forward_fast(const AttentionLayer& layer, const CBox& box);
+/// The Jacobian enclosure from a forward state, assembled in outward-rounded double intervals by
+/// the checker's own directed-rounding kernels (midpoint-radius GEMMs), as a midpoint-radius
+/// matrix for linalg's norm bound (large problems).
+MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<MpInterval>& s);
+
+/// The large-problem Jacobian at a point, kept between the lower and the upper check.
+class JacobianCache {
+ public:
+  explicit JacobianCache(const AttentionLayer& layer) : layer_(layer) {}
+  const MidRad& at(const Matrix& X);
+
+ private:
+  const AttentionLayer& layer_;
+  Matrix X_;
+  std::optional<MidRad> J_;
+};
+
+/// True if t2·I − MᵀM ≻ 0 is proved for every M in the enclosure (so sup ‖M‖₂² < t2), by an
+/// MPFI Gram matrix and an interval Cholesky with certainly positive pivots.
+bool gram_below_mp(const MpMatrix& M, const MpInterval& t2);
+
+/// Above this n·d the dense parts run in double intervals (assemble_jacobian_fast + linalg).
+inline constexpr long kMpDenseLimit = 128;
+/// The largest n·d the checker attempts densely (memory: a few (n·d)² doubles).
+inline constexpr long kDenseLimit = 8192;
+
+/// Proves sup_{X ∈ box} ‖J(X)‖₂ <= U: the plain interval Jacobian over the box, then (tier
+/// "box-centred", non-point boxes) the centred second-order form with direction `hint` (computed
+/// if empty). Returns a one-line description of what proved it; throws Invalid if neither does.
+/// `cache` (optional) serves the Jacobian of large point boxes.
+std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const Matrix& hint,
+                            const std::string& tier, double U, JacobianCache* cache = nullptr);
+
+/// ‖J(X) v‖/‖v‖: an interval whose lower endpoint is a proved lower bound of it (hence of ‖J(X)‖).
+/// n·d <= kMpDenseLimit: the shared forward and JVP templates in MPFI (an enclosure). Larger: the
+/// product of the Jacobian enclosure (from `cache`) with v, in directed rounding.
+MpInterval witness_ratio(const AttentionLayer& layer, const Matrix& X, const Matrix& v, JacobianCache& cache);
+
+/// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
+std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);
+/// Cluster lower side: the best ‖M v‖/‖v‖ over the reduced operators (v: float top singular
+/// vectors, no guarantee needed), as an MPFI lower endpoint.
+MpInterval cluster_lower(const AttentionLayer& layer, const Matrix& X);
+
+/// Throws Invalid unless the "symmetry:perm"/"symmetry:sign" leaf is justified for this layer
+/// and region (docs/certificate.md, "Symmetry leaves").
+void require_symmetry_leaf(const AttentionLayer& layer, const Certificate& c, const CBox& box,
+                           const std::string& tier, const std::string& path);
+
+}  // namespace attnbound::check

@@ -1,0 +1,125 @@
+// The checker's own Jacobian (THEORY.md §2, factored as in internal.hpp), written independently
+// of the engine's attention/jacobian.cpp: the nonlinear parts come from the shared forward template
+// in MPFI, and the assembly below is the checker's.
+//
+// Guarantee: for an input enclosure X (point or box), every entry of the result contains the exact
+// Jacobian entry at every X inside the enclosure (inclusion isotonicity of MPFI operations).
+#include "internal.hpp"
+
+namespace attnbound::check {
+
+namespace {
+
+inline long visible(Mask mask, long i, long n) { return mask == Mask::causal ? i + 1 : n; }
+
+// acc += a·w for an exact double w (one outward rounding per operation, no temporaries).
+inline void add_mul_d(MpInterval& acc, const MpInterval& a, double w, MpInterval& tmp) {
+  if (w == 0.0) return;
+  mpfi_mul_d(tmp.raw(), a.raw(), w);
+  mpfi_add(acc.raw(), acc.raw(), tmp.raw());
+}
+inline void add_mul(MpInterval& acc, const MpInterval& a, const MpInterval& b, MpInterval& tmp) {
+  mpfi_mul(tmp.raw(), a.raw(), b.raw());
+  mpfi_add(acc.raw(), acc.raw(), tmp.raw());
+}
+
+/// A · W for an enclosure A (r × k) and an exact double matrix W (k × c).
+MpMatrix times_weights(const MpMatrix& A, const Matrix& W) {
+  MpMatrix C(A.rows(), W.cols());
+  MpInterval tmp;
+  for (Eigen::Index i = 0; i < A.rows(); ++i)
+    for (Eigen::Index k = 0; k < A.cols(); ++k)
+      for (Eigen::Index j = 0; j < W.cols(); ++j) add_mul_d(C(i, j), A(i, k), W(k, j), tmp);
+  return C;
+}
+
+/// A · B for enclosures.
+MpMatrix times(const MpMatrix& A, const MpMatrix& B) {
+  MpMatrix C(A.rows(), B.cols());
+  MpInterval tmp;
+  for (Eigen::Index i = 0; i < A.rows(); ++i)
+    for (Eigen::Index k = 0; k < A.cols(); ++k)
+      for (Eigen::Index j = 0; j < B.cols(); ++j) add_mul(C(i, j), A(i, k), B(k, j), tmp);
+  return C;
+}
+
+void scale_in_place(MpMatrix& M, const MpInterval& s) {
+  for (Eigen::Index k = 0; k < M.size(); ++k) mpfi_mul(M.data()[k].raw(), M.data()[k].raw(), s.raw());
+}
+
+}  // namespace
+
+MpMatrix enclosure(const CBox& b) {
+  MpMatrix X(b.n(), b.d());
+  for (long i = 0; i < b.n(); ++i)
+    for (long a = 0; a < b.d(); ++a)
+      X(i, a) = b.lo(i, a) == b.hi(i, a) ? MpInterval(b.lo(i, a)) : MpInterval::hull(b.lo(i, a), b.hi(i, a));
+  return X;
+}
+
+std::vector<HeadParts> jacobian_parts(const AttentionLayer& layer, const ForwardState<MpInterval>& s) {
+  std::vector<HeadParts> parts;
+  parts.reserve(layer.heads.size());
+  for (std::size_t h = 0; h < layer.heads.size(); ++h) {
+    const Head& H = layer.heads[h];
+    HeadParts p;
+    p.P = s.P[h];
+    p.U = times_weights(s.V[h], Matrix(H.Wo.transpose()));  // rows W_O v_l
+    p.Ubar = times(s.P[h], p.U);                             // rows Σ_k P_ik W_O v_k
+    p.Bq = times_weights(s.Q[h], H.Wk);                      // rows q_iᵀ W_K
+    p.Gk = times_weights(s.K[h], H.Wq);                      // rows k_jᵀ W_Q
+    if (H.logit_divisor != 1) {
+      scale_in_place(p.Bq, s.scale[h]);
+      scale_in_place(p.Gk, s.scale[h]);
+    }
+    parts.push_back(std::move(p));
+  }
+  return parts;
+}
+
+MpMatrix assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadParts>& parts) {
+  const long n = parts.front().P.rows(), d = layer.d, H = layer.n_heads();
+  MpMatrix J(n * d, n * d);
+  MpInterval tmp;
+  // (W_O W_V)_h: products of exact doubles, enclosed.
+  std::vector<MpMatrix> M(static_cast<std::size_t>(H));
+  for (long h = 0; h < H; ++h) {
+    const Head& hd = layer.heads[static_cast<std::size_t>(h)];
+    MpMatrix Wo(hd.Wo.rows(), hd.Wo.cols());
+    for (Eigen::Index k = 0; k < Wo.size(); ++k) Wo.data()[k] = MpInterval(hd.Wo.data()[k]);
+    M[static_cast<std::size_t>(h)] = times_weights(Wo, hd.Wv);
+  }
+  for (long i = 0; i < n; ++i) {
+    const long vis = visible(layer.mask, i, n);
+    // E[h](l, a) = P_il (U_l − Ū_i)_a for the visible l.
+    std::vector<MpMatrix> E(static_cast<std::size_t>(H));
+    for (long h = 0; h < H; ++h) {
+      const HeadParts& p = parts[static_cast<std::size_t>(h)];
+      MpMatrix& e = E[static_cast<std::size_t>(h)];
+      e.resize(vis, d);
+      for (long l = 0; l < vis; ++l)
+        for (long a = 0; a < d; ++a) e(l, a) = p.P(i, l) * (p.U(l, a) - p.Ubar(i, a));
+    }
+    // The diagonal block's extra term Σ_h Σ_j E_ij G_jᵀ.
+    MpMatrix C(d, d);
+    for (long h = 0; h < H; ++h)
+      for (long j = 0; j < vis; ++j)
+        for (long a = 0; a < d; ++a)
+          for (long b = 0; b < d; ++b)
+            add_mul(C(a, b), E[static_cast<std::size_t>(h)](j, a), parts[static_cast<std::size_t>(h)].Gk(j, b), tmp);
+    for (long l = 0; l < vis; ++l)
+      for (long a = 0; a < d; ++a)
+        for (long b = 0; b < d; ++b) {
+          MpInterval& v = J(i * d + a, l * d + b);
+          for (long h = 0; h < H; ++h) {
+            const HeadParts& p = parts[static_cast<std::size_t>(h)];
+            add_mul(v, p.P(i, l), M[static_cast<std::size_t>(h)](a, b), tmp);
+            add_mul(v, E[static_cast<std::size_t>(h)](l, a), p.Bq(i, b), tmp);
+          }
+          if (l == i) v += C(a, b);
+        }
+  }
+  return J;
+}
+
+}  // namespace attnbound::check
