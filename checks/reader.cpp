@@ -39,24 +39,32 @@ std::string str(const json& j, const std::string& where) {
   return j.get<std::string>();
 }
 
-/// A finite double. Integers are accepted when exactly representable (|v| <= 2^53).
-double num(const json& j, const std::string& where) {
+/// A finite double (integers too when exactly representable, |v| <= 2^53); nullptr on success,
+/// else what is wrong.
+const char* to_double(const json& j, double& out) {
   if (j.is_number_float()) {
-    const double v = j.get<double>();
-    if (!std::isfinite(v)) bad(where, "not a finite number");
-    return v;
+    out = j.get<double>();
+    return std::isfinite(out) ? nullptr : "not a finite number";
+  }
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u > (std::uint64_t{1} << 53)) return "integer too large to be an exact double";
+    out = static_cast<double>(u);
+    return nullptr;
   }
   if (j.is_number_integer()) {
-    if (j.is_number_unsigned()) {
-      const auto u = j.get<std::uint64_t>();
-      if (u > (std::uint64_t{1} << 53)) bad(where, "integer too large to be an exact double");
-      return static_cast<double>(u);
-    }
-    const auto s = j.get<std::int64_t>();
-    if (s > (std::int64_t{1} << 53) || s < -(std::int64_t{1} << 53)) bad(where, "integer too large to be an exact double");
-    return static_cast<double>(s);
+    const auto v = j.get<std::int64_t>();
+    if (v > (std::int64_t{1} << 53) || v < -(std::int64_t{1} << 53)) return "integer too large to be an exact double";
+    out = static_cast<double>(v);
+    return nullptr;
   }
-  bad(where, "expected a number");
+  return "expected a number";
+}
+
+double num(const json& j, const std::string& where) {
+  double v = 0;
+  if (const char* err = to_double(j, v)) bad(where, err);
+  return v;
 }
 
 long integer(const json& j, const std::string& where, long lo, long hi) {
@@ -86,25 +94,47 @@ Matrix matrix(const json& j, long n, long d, const std::string& where) {
   if (rows > kMaxDim / d) bad(where, "too large");
   Matrix M(rows, d);
   for (long i = 0; i < rows; ++i) {
-    const std::string wi = where + "[" + std::to_string(i) + "]";
+    // Locations are only spelled out on failure (large partitions hold millions of numbers).
+    auto wi = [&] { return where + "[" + std::to_string(i) + "]"; };
     const json& r = j[static_cast<std::size_t>(i)];
-    if (!r.is_array()) bad(wi, "expected an array of numbers");
+    if (!r.is_array()) bad(wi(), "expected an array of numbers");
     if (static_cast<long>(r.size()) != d)
-      bad(wi, "has " + std::to_string(r.size()) + " entries, expected " + std::to_string(d));
-    for (long a = 0; a < d; ++a) M(i, a) = num(r[static_cast<std::size_t>(a)], wi + "[" + std::to_string(a) + "]");
+      bad(wi(), "has " + std::to_string(r.size()) + " entries, expected " + std::to_string(d));
+    for (long a = 0; a < d; ++a)
+      if (const char* err = to_double(r[static_cast<std::size_t>(a)], M(i, a)))
+        bad(wi() + "[" + std::to_string(a) + "]", err);
   }
   return M;
 }
 
+/// True if the JSON text nests arrays/objects deeper than `limit` (brackets inside strings do not
+/// count). A cheap pre-pass, so the parser itself runs without a callback.
+bool nested_deeper_than(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (const char ch : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (ch == '\\') escaped = true;
+      else if (ch == '"') in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > limit) return true;
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 /// Parses with a nesting limit (deeply nested input is rejected before it costs anything).
 json parse(std::string_view text) {
+  if (nested_deeper_than(text, kMaxDepth))
+    throw Unreadable("not a certificate: JSON nested deeper than " + std::to_string(kMaxDepth));
   RoundingGuard nearest(Rounding::nearest);
-  const json::parser_callback_t limit = [](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxDepth) throw Unreadable("not a certificate: JSON nested deeper than " + std::to_string(kMaxDepth));
-    return true;
-  };
   try {
-    return json::parse(text.begin(), text.end(), limit);
+    return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {
     std::string m = e.what();
     if (text.empty()) m = "empty file";

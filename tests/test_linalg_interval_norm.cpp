@@ -251,3 +251,18 @@ TEST(LinalgIntervalNorm, RatioLowerUsesMignitude) {
   EXPECT_LE(ratio_lower(y, v).value(), 1.0 + 1e-15);  // = 5/5 with the middle entry dropped
   EXPECT_THROW(norm2_lower(IMatrix(2, 3), Vector::Ones(2)), std::invalid_argument);
 }
+
+TEST(LinalgIntervalNorm, OverflowInsideCollatzGivesInfinityNeverZero) {
+  // |B|v overflows to inf and a zero entry then meets it (0·inf = NaN): no information.
+  Matrix B = Matrix::Zero(3, 3);
+  B(0, 0) = B(0, 1) = 1e308;
+  B(2, 2) = 1.0;
+  const double u = norm2_upper_nonneg(B).value();
+  EXPECT_TRUE(u >= 1e308) << u;
+  const double p = perron_upper(B.transpose() * 1.0).value();
+  EXPECT_TRUE(p >= 1e308) << p;
+  Matrix C = Matrix::Zero(3, 3);
+  C(0, 1) = C(0, 2) = 1e308;
+  C(1, 0) = 1e308;
+  EXPECT_TRUE(perron_upper(C).value() >= 1e308);
+}

@@ -51,16 +51,16 @@ TEST(TheoremsCatalogue, HypothesesDecideApplicability) {
   EXPECT_FALSE(applies("LB1", tiny, 1));
   EXPECT_TRUE(applies("U1", tiny, 1));
   // Heads and query/key biases.
-  std::mt19937_64 rng(testing::seed(7));
-  testing::LayerSpec sp;
+  std::mt19937_64 rng(attnbound::testing::seed(7));
+  attnbound::testing::LayerSpec sp;
   sp.heads = 2;
-  const AttentionLayer two = testing::random_layer(sp, rng);
+  const AttentionLayer two = attnbound::testing::random_layer(sp, rng);
   EXPECT_TRUE(applies("U1", two, 3));
   EXPECT_TRUE(applies("MF", two, 3));
   EXPECT_FALSE(applies("LB1", two, 3));
   sp.heads = 1;
   sp.biases = true;
-  const AttentionLayer biased = testing::random_layer(sp, rng);
+  const AttentionLayer biased = attnbound::testing::random_layer(sp, rng);
   EXPECT_TRUE(applies("MF", biased, 3));
   EXPECT_FALSE(applies("LB1", biased, 3));
   EXPECT_NE(inapplicable_reason(*find_statement("LB1"), two, 3).find("--heads"), std::string::npos);

@@ -12,16 +12,16 @@ using namespace attnbound;
 using namespace attnbound::proofs;
 
 TEST(TheoremsWitness, ClusterReductionAgreesWithDenseJvp) {
-  std::mt19937_64 rng(testing::seed(55));
+  std::mt19937_64 rng(attnbound::testing::seed(55));
   for (int trial = 0; trial < 25; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 5, 3);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 5, 3);
     sp.mask = Mask::none;
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     ClusteredWitness w;
     w.name = "random clusters";
     const long C = std::uniform_int_distribution<long>(1, 3)(rng);
-    w.in.Y = testing::random_tokens(C, sp.d, 1.0, rng);
-    w.dir = testing::random_tokens(C, sp.d, 1.0, rng);
+    w.in.Y = attnbound::testing::random_tokens(C, sp.d, 1.0, rng);
+    w.dir = attnbound::testing::random_tokens(C, sp.d, 1.0, rng);
     for (long c = 0; c < C; ++c) w.in.m.push_back(std::uniform_int_distribution<long>(1, 4)(rng));
     const NormRatio a = witness_ratio(L, w);
     const NormRatio b = witness_ratio(L, w.tokens(), w.direction());
@@ -41,12 +41,12 @@ TEST(TheoremsWitness, ClusterReductionAgreesWithDenseJvp) {
 }
 
 TEST(TheoremsWitness, LowerStatementsHoldAtTheirOwnWitnesses) {
-  std::mt19937_64 rng(testing::seed(66));
+  std::mt19937_64 rng(attnbound::testing::seed(66));
   int evaluated = 0;
   for (int trial = 0; trial < 30; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 5, 1);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 5, 1);
     sp.biases = false;
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const long n = std::uniform_int_distribution<long>(2, trial % 3 == 0 ? 800 : 40)(rng);
     const double R = std::uniform_real_distribution<double>(0.2, 4.0)(rng);
     for (const char* id : {"LB1", "LB-cluster"}) {

@@ -43,9 +43,13 @@ int check(const InstanceReport& rep, const std::string& label) {
       EXPECT_FALSE(r.reason.empty()) << label << " " << r.statement->id;
       continue;
     }
-    if (r.verdict != Verdict::undecided) EXPECT_TRUE(r.value.has_value()) << label << " " << r.statement->id;
+    if (r.verdict != Verdict::undecided) {
+      EXPECT_TRUE(r.value.has_value()) << label << " " << r.statement->id;
+    }
     if (r.verdict == Verdict::holds && r.statement->category == Category::theorem) ++holds;
-    if (r.verdict == Verdict::refuted) EXPECT_TRUE(r.witness.has_value()) << label << " " << r.statement->id;
+    if (r.verdict == Verdict::refuted) {
+      EXPECT_TRUE(r.witness.has_value()) << label << " " << r.statement->id;
+    }
   }
   EXPECT_TRUE(rep.unexpected_refutations().empty()) << label << ": a theorem was refuted\n" << summary(rep);
   return holds;
@@ -69,15 +73,15 @@ TEST(TheoremsRegression, TinyExactInstances) {
 }
 
 TEST(TheoremsRegression, RandomSmallModelsAtWitnesses) {
-  std::mt19937_64 rng(testing::seed(2024));
+  std::mt19937_64 rng(attnbound::testing::seed(2024));
   int lower_checked = 0;
   for (int trial = 0; trial < 14; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 4, 2);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 4, 2);
     if (trial % 2 == 0) {  // half of them single-head without biases: the witness statements apply
       sp.heads = 1;
       sp.biases = false;
     }
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const long n = std::uniform_int_distribution<long>(2, 6)(rng);
     const double R = std::uniform_real_distribution<double>(0.3, 3.0)(rng);
     const auto rep = evaluate_theorems(L, n, R, quick(0.25));
@@ -106,7 +110,9 @@ TEST(TheoremsRegression, Gpt2ShapedLayersUpToN16) {
     const auto rep = evaluate_theorems(L, c.n, c.R, quick(0.0, 0.0));
     check(rep, "gpt2-init n=" + std::to_string(c.n) + " R=" + std::to_string(c.R));
     // The witnesses reach the √n regime: a certified lower bound of order √n.
-    if (c.R == 100.0) EXPECT_GT(rep.bracket.bracket.lower.value(), 0.5 * std::sqrt(static_cast<double>(c.n)));
+    if (c.R == 100.0) {
+      EXPECT_GT(rep.bracket.bracket.lower.value(), 0.5 * std::sqrt(static_cast<double>(c.n)));
+    }
     EXPECT_EQ(rep.find("MF")->verdict, Verdict::not_applicable);  // causal
     EXPECT_NE(rep.find("MF-causal")->verdict, Verdict::not_applicable);
   }
@@ -122,11 +128,11 @@ TEST(TheoremsRegression, LargeNThroughTheClusterReduction) {
       EXPECT_EQ(rep.find("LB1")->verdict, Verdict::holds) << rep.find("LB1")->reason;
       EXPECT_EQ(rep.find("LB-cluster")->verdict, Verdict::holds) << rep.find("LB-cluster")->reason;
     }
-  std::mt19937_64 rng(testing::seed(77));
+  std::mt19937_64 rng(attnbound::testing::seed(77));
   for (int trial = 0; trial < 6; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 6, 3);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 6, 3);
     sp.mask = Mask::none;
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const double R = std::uniform_real_distribution<double>(0.5, 4.0)(rng);
     check(evaluate_theorems(L, 200000, R, quick(0.0, 0.0)), "random unmasked n=2e5 trial " + std::to_string(trial));
   }

@@ -117,10 +117,10 @@ TEST(TheoremsValues, Gpt2InitAgreesInLogSpace) {
 }
 
 TEST(TheoremsValues, RandomLayersWithBiasesUseTheAugmentedForm) {
-  std::mt19937_64 rng(testing::seed(31));
+  std::mt19937_64 rng(attnbound::testing::seed(31));
   for (int trial = 0; trial < 20; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 6, 3);
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 6, 3);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const long n = std::uniform_int_distribution<long>(1, 50)(rng);
     const double R = std::uniform_real_distribution<double>(0.1, 4.0)(rng);
     expect_agreement(L, n, R, "trial " + std::to_string(trial));
@@ -147,12 +147,12 @@ TEST(TheoremsValues, CliJsonValuesOfU1AndMfAgree) {
 }
 
 TEST(TheoremsValues, LowerFormulasAgreeWithIndependentRecomputation) {
-  std::mt19937_64 rng(testing::seed(41));
+  std::mt19937_64 rng(attnbound::testing::seed(41));
   int checked = 0;
   for (int trial = 0; trial < 30; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 5, 1);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 5, 1);
     sp.biases = false;
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const long n = std::uniform_int_distribution<long>(2, 60)(rng);
     const double R = std::uniform_real_distribution<double>(0.3, 3.0)(rng);
     for (const char* id : {"LB1", "LB-cluster"}) {
@@ -191,12 +191,12 @@ TEST(TheoremsValues, LowerFormulasAgreeWithIndependentRecomputation) {
 }
 
 TEST(TheoremsValues, UlocalEnclosesAnIndependentRecomputation) {
-  std::mt19937_64 rng(testing::seed(43));
+  std::mt19937_64 rng(attnbound::testing::seed(43));
   for (int trial = 0; trial < 20; ++trial) {
-    testing::LayerSpec sp = testing::random_spec(rng, 5, 2);
-    const AttentionLayer L = testing::random_layer(sp, rng);
+    attnbound::testing::LayerSpec sp = attnbound::testing::random_spec(rng, 5, 2);
+    const AttentionLayer L = attnbound::testing::random_layer(sp, rng);
     const long n = std::uniform_int_distribution<long>(1, 6)(rng);
-    const Matrix X = testing::random_tokens(n, sp.d, 1.5, rng);
+    const Matrix X = attnbound::testing::random_tokens(n, sp.d, 1.5, rng);
     const ModelQuantities q = model_quantities(L, 1.0);
     const MpInterval U = ulocal_value(L, q, X);
     const bool aug = q.augmented;

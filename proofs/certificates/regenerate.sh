@@ -12,7 +12,7 @@ run() { "$ab" "$@" > /dev/null || [[ $? -eq 3 ]]; }  # exit 3 (tolerance not met
 run certify --model builtin:tiny --point tiny_point.txt --cert tiny_point.cert.json
 run certify --model builtin:tiny-causal --center tiny_centre.txt --eps 0.001 --cert tiny_causal_box.cert.json
 run certify --model toy.model.json --point toy_point.txt --cert toy_point.cert.json
-run certify --model builtin:tiny --radius 1 --n 2 --tol 0.05 --time-limit 60 --threads 2 --cert tiny_ball.cert.json
+run certify --model builtin:tiny --radius 0.5 --n 2 --tol 0.1 --time-limit 60 --cert tiny_ball.cert.json
 "$ab" witness --model builtin:gpt2-init --n 4 --radius 100 --out gpt2_lb1_n4.txt > /dev/null
 run certify --model builtin:gpt2-init --point gpt2_lb1_n4.txt --cert gpt2_point_n4.cert.json
 

@@ -283,6 +283,7 @@ class Search {
                            " leaves, centred box bound on each" + (perm_ ? ", permutation symmetry" : "") +
                            (sign_ ? ", sign symmetry" : "");
     result_.upper_evidence = UpperEvidence{"bab", Matrix()};
+    if (result_.witness) result_.estimate = approx::jacobian_norm(layer_, result_.witness->X).sigma;
     st_.leaves = result_.partition.size();
     st_.seconds = elapsed();
     result_.seconds = st_.seconds;

@@ -62,21 +62,24 @@ double collatz_upper(Apply&& apply, Index dim, int max_steps, double shift, doub
   double previous = kInf;
   int stalls = 0;
   for (int s = 0; s < max_steps; ++s) {
+    // Overflow (inf, or NaN from inf·0 inside apply) means "no information": +inf, never 0.
+    if (!w.allFinite()) return kInf;
+    if (w.isZero(0.0)) return 0.0;  // w >= S v >= 0 and w = 0 with v > 0: S = 0, ρ = 0
     double hi = 0.0, lo = kInf;
     for (Index i = 0; i < dim; ++i) {
       const double q = w(i) / v(i);
       hi = std::max(hi, q);
       if (w(i) > 0) lo = std::min(lo, q);
     }
-    if (!(hi > 0)) return 0.0;  // w >= S v = 0 with v > 0 and S >= 0: S = 0
     if (!std::isfinite(hi) || hi <= lo * (1 + tol)) break;
     stalls = hi >= previous * (1 - tol) ? stalls + 1 : 0;
     if (stalls >= 3) break;
     previous = hi;
     const Vector next = w + (shift * hi) * v;
-    if (!normalise_positive(v, next)) return 0.0;
+    if (!next.allFinite() || !normalise_positive(v, next)) return kInf;
     w = apply(v);
   }
+  if (!w.allFinite()) return kInf;
   const double q = collatz_quotient_up(w, v);
   return std::isnan(q) ? kInf : q;
 }

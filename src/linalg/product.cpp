@@ -71,21 +71,20 @@ __attribute__((noinline)) Matrix abs_plus_up(const Matrix& mid, const Matrix& ra
 }
 
 /// rad = fl_up(rad + extra + tail); entries whose mid or rad is not finite become mid 0, rad +inf
-/// ("no information" instead of a NaN radius).
+/// ("no information" instead of a NaN radius). Upward mode only, branch-free.
 __attribute__((noinline)) void finish_up(MRef mid, MRef rad, const Matrix* extra, double tail) {
   RoundingGuard up(Rounding::upward);
-  for (Index j = 0; j < rad.cols(); ++j)
+  for (Index j = 0; j < rad.cols(); ++j) {
+    double* m = mid.data() + j * mid.outerStride();
+    double* r = rad.data() + j * rad.outerStride();
+    const double* x = extra ? extra->data() + j * extra->outerStride() : nullptr;
     for (Index i = 0; i < rad.rows(); ++i) {
-      double r = rad(i, j);
-      if (extra) r = r + (*extra)(i, j);
-      r = r + tail;
-      asm volatile("" : "+x"(r));
-      if (!(r <= std::numeric_limits<double>::max()) || !std::isfinite(mid(i, j))) {
-        mid(i, j) = 0.0;
-        r = kInf;
-      }
-      rad(i, j) = r;
+      const double v = (x ? r[i] + x[i] : r[i]) + tail;
+      const bool finite = (v - v == 0.0) & (m[i] - m[i] == 0.0);
+      m[i] = finite ? m[i] : 0.0;
+      r[i] = finite ? v : kInf;
     }
+  }
 }
 
 /// Splits the n×m output into `parts` blocks of rows (if n >= m) or columns, and calls
