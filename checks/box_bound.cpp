@@ -1,18 +1,24 @@
-// prove_box_upper: sup_{X ∈ box} ‖J(X)‖ <= U, re-derived in MPFI (docs/certificate.md, "Upper
-// evidence"). Two bounds, tried in order:
+// prove_box_upper: sup_{X ∈ box} ‖J(X)‖ <= U (or sup over box ∩ B_R^n), re-derived in MPFI
+// (docs/certificate.md, "Upper evidence"). The bounds, tried in order (each one valid alone):
 //
-//  plain    the Jacobian enclosure over the box; U²·I − JᵀJ ≻ 0 by gram_below_mp (n·d <= 128), or
-//           linalg's verified norm of the double-interval assembly (larger n·d).
-//  centred  the second-order form of the engine's box tier (src/bound/box.cpp), re-derived here:
-//           for a direction v̂ and the quantities over the box
-//             a  >= ‖J v̂‖²/‖v̂‖²            (mean-value form around the centre c: a(c) + ∇a(B)·(X − c),
-//                                            ∇a through a Dual<MpInterval> VJP)
-//             β² >= ‖P⊥ JᵀJ v̂‖²/‖v̂‖²
-//             λ₂ >= ‖J P⊥‖²,  P⊥ = I − v̂v̂ᵀ/‖v̂‖²
-//           every unit x = α v̂/‖v̂‖ + y (y ⊥ v̂, ‖y‖ = s) has ‖Jx‖² <= α²a + 2|α|sβ + s²λ₂, the top
-//           eigenvalue of [[a, β], [β, λ₂]]. That is <= T = U² iff a <= T and
-//           (T − a)(T − λ₂) >= β², i.e. λ₂ <= T − β²/(T − a). The checker computes that threshold
-//           λ* from the claim and proves ‖J P⊥‖² < λ* directly (no norm estimate needed).
+//  plain       the Jacobian enclosure J(B) over the box; sup ‖J‖ < U by norm_below_mp (n·d <= 128:
+//              MPFI Gram + interval Cholesky at U itself, midpoint-radius split for wide boxes), or
+//              linalg's verified norm of the double-interval assembly (larger n·d).
+//  mean value  (n·d <= kMeanValueLimit) J(B) ∩ [J(c) + Σ_k ∂J/∂x_k(B)·[−r_k, r_k]], with ∂J/∂x_k
+//              from the checker's assembly on Dual<MpInterval>: no dependency blow-up on wide boxes.
+//  centred     the second-order form of the engine's box tier (src/bound/box.cpp), re-derived:
+//              for a direction v̂ and the quantities over the box
+//                a  >= ‖J v̂‖²/‖v̂‖²         (mean-value form around the centre c: a(c) + ∇a(B)·(X − c),
+//                                           ∇a through a Dual<MpInterval> VJP; over box ∩ ball the
+//                                           linear term per token is also <= R‖g‖ − g·c)
+//                β² >= ‖P⊥ JᵀJ v̂‖²/‖v̂‖²
+//                λ₂ >= ‖J P⊥‖²,  P⊥ = I − v̂v̂ᵀ/‖v̂‖²
+//              every unit x = α v̂/‖v̂‖ + y (y ⊥ v̂, ‖y‖ = s) has ‖Jx‖² <= α²a + 2|α|sβ + s²λ₂, the
+//              top eigenvalue of [[a, β], [β, λ₂]]. That is <= T = U² iff a <= T and
+//              (T − a)(T − λ₂) >= β², i.e. λ₂ <= T − β²/(T − a). The checker computes that
+//              threshold λ* from the claim and proves ‖J P⊥‖² < λ* directly.
+// J v̂ and JᵀJ v̂ over the box are each the intersection of the matrix-free JVP/VJP enclosure with
+// the product by J(B) (both valid). Over box ∩ ball the box is first contracted to the ball.
 #include <algorithm>
 #include <cmath>
 
@@ -22,6 +28,10 @@
 namespace attnbound::check {
 
 namespace {
+
+/// n·d up to which the mean-value Jacobian is formed (one Dual<MpInterval> Jacobian per input
+/// coordinate). At least the engine's limit, so the checker is never the weaker of the two.
+constexpr long kMeanValueLimit = 48;
 
 MpMatrix as_mp(const Matrix& M) {
   MpMatrix R(M.rows(), M.cols());
@@ -51,6 +61,14 @@ MpInterval sum_squares(const MpMatrix& M) {
   return s;
 }
 
+/// Entrywise intersection of two enclosures of the same quantity (so never empty).
+void intersect_into(MpMatrix& A, const MpMatrix& B) {
+  for (Eigen::Index k = 0; k < A.size(); ++k) {
+    mpfi_intersect(A.data()[k].raw(), A.data()[k].raw(), B.data()[k].raw());
+    if (A.data()[k].is_empty()) throw Invalid("internal error: two enclosures of the same Jacobian entry are disjoint");
+  }
+}
+
 /// sqrt of the top eigenvalue of [[A, √Bt], [√Bt, L]] (for messages; upper end).
 double centred_value(const MpInterval& A, const MpInterval& Bt, const MpInterval& L) {
   const MpInterval half(0.5);
@@ -66,14 +84,141 @@ MidRad to_midrad(const Matrix& hi, const Matrix& nlo) {
   return r;
 }
 
+/// M·v for an MPFI matrix and an exact vector.
+MpVector times_vector(const MpMatrix& M, const Vector& v) {
+  MpVector y(M.rows());
+  MpInterval tmp;
+  for (Eigen::Index r = 0; r < M.rows(); ++r) {
+    y(r) = MpInterval(0);
+    for (Eigen::Index k = 0; k < M.cols(); ++k) {
+      if (v(k) == 0.0) continue;
+      mpfi_mul_d(tmp.raw(), M(r, k).raw(), v(k));
+      mpfi_add(y(r).raw(), y(r).raw(), tmp.raw());
+    }
+  }
+  return y;
+}
+
+/// Mᵀ·h for MPFI M and h.
+MpVector transpose_times(const MpMatrix& M, const MpVector& h) {
+  MpVector y(M.cols());
+  MpInterval tmp;
+  for (Eigen::Index k = 0; k < M.cols(); ++k) {
+    y(k) = MpInterval(0);
+    for (Eigen::Index r = 0; r < M.rows(); ++r) {
+      mpfi_mul(tmp.raw(), M(r, k).raw(), h(r).raw());
+      mpfi_add(y(k).raw(), y(k).raw(), tmp.raw());
+    }
+  }
+  return y;
+}
+
+/// (M·v) for a midpoint-radius M and an exact v, as MPFI hulls of directed bounds.
+MpVector times_vector(const MidRad& M, const Vector& v) {
+  Vector up, nup, rad;
+  {
+    UpwardScope upward;
+    const Vector neg_v = -v;
+    up.noalias() = M.mid * v;
+    nup.noalias() = M.mid * neg_v;
+    rad.noalias() = M.rad * v.cwiseAbs();
+    up += rad;
+    nup += rad;
+  }
+  MpVector y(up.size());
+  for (Eigen::Index i = 0; i < up.size(); ++i) y(i) = MpInterval::hull(-nup(i), up(i));
+  return y;
+}
+
+/// (Mᵀ·h) for a midpoint-radius M and an MPFI vector h:
+///   h ⊆ hm ± hr  ⇒  Mᵀh ⊆ midᵀhm ± (|mid|ᵀ hr + radᵀ(|hm| + hr)).
+MpVector transpose_times(const MidRad& M, const MpVector& h) {
+  const Eigen::Index N = h.size();
+  Vector hm(N), hr(N), up, nup, r1, r2;
+  {
+    UpwardScope upward;
+    for (Eigen::Index i = 0; i < N; ++i) {
+      const double lo = h(i).lower_down(), hi = h(i).upper_up();
+      hm(i) = (hi - lo) * 0.5 + lo;  // any point; hr is proved from it
+      hr(i) = std::max(hi - hm(i), hm(i) - lo);
+    }
+    const Vector neg_hm = -hm;
+    up.noalias() = M.mid.transpose() * hm;
+    nup.noalias() = M.mid.transpose() * neg_hm;
+    r1.noalias() = M.mid.cwiseAbs().transpose() * hr;
+    r2.noalias() = M.rad.transpose() * (hm.cwiseAbs() + hr);
+    up += r1 + r2;
+    nup += r1 + r2;
+  }
+  MpVector y(M.mid.cols());
+  for (Eigen::Index i = 0; i < y.size(); ++i) y(i) = MpInterval::hull(-nup(i), up(i));
+  return y;
+}
+
+void intersect_into(MpMatrix& A, const MpVector& flat) {
+  const long d = A.cols();
+  MpMatrix B(A.rows(), A.cols());
+  for (Eigen::Index k = 0; k < flat.size(); ++k) B(k / d, k % d) = flat(k);
+  intersect_into(A, B);
+}
+
+/// J(c) + Σ_k ∂J/∂x_k(B)·[−r_k, r_k] in MPFI (the mean-value form of the Jacobian over the box).
+MpMatrix mean_value_jacobian(const AttentionLayer& layer, const CBox& box, const Matrix& c) {
+  const long n = box.n(), d = box.d();
+  const MpMatrix B = enclosure(box);
+  MpMatrix J = assemble_jacobian_mp(layer, jacobian_parts(layer, forward<MpInterval>(layer, as_mp(c))));
+  for (long i = 0; i < n; ++i)
+    for (long a = 0; a < d; ++a) {
+      const MpInterval r = hull(MpInterval(c(i, a)) - MpInterval(box.lo(i, a)),
+                                MpInterval(box.hi(i, a)) - MpInterval(c(i, a))).upper_point();
+      if (!certainly_positive(r)) continue;  // r = 0: the coordinate is fixed
+      Mat<Dual<MpInterval>> XD(n, d);
+      for (long t = 0; t < n; ++t)
+        for (long b = 0; b < d; ++b) XD(t, b) = Dual<MpInterval>(B(t, b), MpInterval(t == i && b == a ? 1 : 0));
+      const auto JD = assemble_jacobian_mp(layer, jacobian_parts(layer, forward<Dual<MpInterval>>(layer, XD)));
+      const MpInterval span = hull(-r, r);
+      for (Eigen::Index k = 0; k < J.size(); ++k) J.data()[k] += JD.data()[k].d * span;
+    }
+  return J;
+}
+
 }  // namespace
 
-std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const Matrix& hint_in,
-                            const std::string& tier, double U, JacobianCache* cache) {
-  const long n = box.n(), d = box.d(), N = n * d;
+CBox contract_to_ball(const CBox& b, double R) {
+  CBox out = b;
+  const MpInterval R2 = square(MpInterval(R));
+  for (long i = 0; i < b.n(); ++i) {
+    // m2[a] <= min over the row box of x_a² (exact points).
+    std::vector<MpInterval> m2;
+    for (long a = 0; a < b.d(); ++a) {
+      const double lo = b.lo(i, a), hi = b.hi(i, a);
+      const double m = lo > 0 ? lo : (hi < 0 ? -hi : 0.0);
+      m2.push_back(square(MpInterval(m)).lower_point());
+    }
+    for (long a = 0; a < b.d(); ++a) {
+      MpInterval others(0);
+      for (long e = 0; e < b.d(); ++e)
+        if (e != a) others += m2[static_cast<std::size_t>(e)];
+      const MpInterval room = (R2 - others.lower_point()).upper_point();
+      if (!certainly_positive(room)) continue;  // only when the row misses the ball
+      const double lim = sqrt(room).upper_up();  // |x_a| <= lim on box ∩ ball
+      if (out.hi(i, a) > lim) out.hi(i, a) = lim;
+      if (out.lo(i, a) < -lim) out.lo(i, a) = -lim;
+      if (out.lo(i, a) > out.hi(i, a)) out.lo(i, a) = out.hi(i, a);
+    }
+  }
+  return out;
+}
+
+std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, const Matrix& hint_in,
+                            const std::string& tier, double U, JacobianCache* cache, const double* ball_R) {
+  const long n = box_in.n(), d = box_in.d(), N = n * d;
   if (N > kDenseLimit)
     throw Invalid("the dense check needs n·d <= " + std::to_string(kDenseLimit) + " (got " + std::to_string(N) + ")");
   if (!(U >= 0)) throw Invalid("claim.upper " + dec(U) + " is negative");
+  // Over box ∩ ball, the box contracted to the ball contains the intersection.
+  if (ball_R && certainly_outside_ball(box_in, *ball_R)) return "the leaf misses the ball";
+  const CBox box = ball_R ? contract_to_ball(box_in, *ball_R) : box_in;
   const bool mp = N <= kMpDenseLimit;
   const MpInterval T = square(MpInterval(U));  // U² exactly (106 bits <= precision)
 
@@ -85,7 +230,7 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const 
   double plain = INFINITY;  // the checker's own plain bound, for messages (filled on failure)
   if (mp) {
     Jmp = assemble_jacobian_mp(layer, jacobian_parts(layer, sB));
-    if (gram_below_mp(Jmp, T))
+    if (norm_below_mp(Jmp, MpInterval(U)))
       return "plain interval Jacobian over the box, ‖J‖ < U by MPFI Gram + interval Cholesky";
   } else {
     Jfast = cache && box.is_point() ? cache->at(box.lo) : assemble_jacobian_fast(layer, sB);
@@ -98,18 +243,26 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const 
     if (mp) plain = norm2_upper(Jmp).value();
     throw Invalid("‖J‖ <= " + dec(U) + " not proved: the checker's bound is " + dec(plain));
   }
+  const Matrix c = centre(box);
+  if (mp && N <= kMeanValueLimit) {
+    intersect_into(Jmp, mean_value_jacobian(layer, box, c));
+    if (norm_below_mp(Jmp, MpInterval(U)))
+      return "Jacobian over the box ∩ its mean-value form, ‖J‖ < U by MPFI Gram + interval Cholesky";
+  }
 
   // ---- centred second-order form --------------------------------------------------------------
-  const Matrix c = centre(box);
   Matrix v = hint_in;
   if (v.rows() != n || v.cols() != d || !(v.norm() > 0)) v = approx::jacobian_norm(layer, c, 200, 1e-12).right;
-  if (!(v.norm() > 0) || !v.allFinite()) throw Invalid("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
+  if (!(v.norm() > 0) || !v.allFinite())
+    throw Invalid("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
   const MpMatrix vI = as_mp(v);
+  const Vector vflat = flatten<double>(v);
   const MpInterval nv2 = sum_squares(vI);
 
   const MpMatrix hc =
       jvp<MpInterval>(layer, mp ? forward<MpInterval>(layer, as_mp(c)) : forward_fast(layer, CBox{c, c}), vI);
-  const MpMatrix hB = jvp<MpInterval>(layer, sB, vI);
+  MpMatrix hB = jvp<MpInterval>(layer, sB, vI);  // J(X) v̂ over the box
+  intersect_into(hB, mp ? times_vector(Jmp, vflat) : times_vector(Jfast, vflat));
   Mat<Dual<MpInterval>> XD(n, d), WD(n, d);
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
@@ -117,17 +270,31 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const 
       WD(i, a) = Dual<MpInterval>(hB(i, a));
     }
   const Mat<Dual<MpInterval>> gD = vjp<Dual<MpInterval>>(layer, forward<Dual<MpInterval>>(layer, XD), WD);
-  // a(X) = ‖J(X)v̂‖² ∈ a(c) + ∇a(B)·(X − c), ∇a = 2 gD.d, |X − c| <= r entrywise.
+  // a(X) = ‖J(X)v̂‖² ∈ a(c) + ∇a(ξ)·(X − c), ∇a = 2 gD.d, |X − c| <= r entrywise; per token the
+  // linear term is <= Σ_a |g_a| r_a, and inside the ball also <= R‖g‖ − g·c (max over B_R).
   MpInterval a_up = sum_squares(hc).upper_point();
-  for (long i = 0; i < n; ++i)
+  for (long i = 0; i < n; ++i) {
+    MpInterval box_lin(0), g2(0), gc(0);
     for (long a = 0; a < d; ++a) {
       const MpInterval r = hull(MpInterval(c(i, a)) - MpInterval(box.lo(i, a)),
                                 MpInterval(box.hi(i, a)) - MpInterval(c(i, a))).upper_point();
-      a_up += MpInterval(2) * mag(gD(i, a).d) * r;
+      const MpInterval g = MpInterval(2) * gD(i, a).d;
+      box_lin += mag(g) * r;
+      g2 += square(g);
+      gc += g * MpInterval(c(i, a));
     }
+    MpInterval lin = box_lin.upper_point();
+    if (ball_R) {
+      const MpInterval ball_lin = (MpInterval(*ball_R) * sqrt(g2.upper_point()) - gc).upper_point();
+      if (certainly_less(ball_lin, lin)) lin = ball_lin;
+    }
+    a_up += lin;
+  }
   const MpInterval A = (a_up.upper_point() / nv2).upper_point();
   // β²: P⊥ Jᵀ J v̂ over the box.
-  const MpMatrix JtJv = vjp<MpInterval>(layer, sB, hB);
+  MpMatrix JtJv = vjp<MpInterval>(layer, sB, hB);
+  const Vec<MpInterval> hflat = flatten<MpInterval>(hB);
+  intersect_into(JtJv, mp ? transpose_times(Jmp, MpVector(hflat)) : transpose_times(Jfast, MpVector(hflat)));
   MpInterval vr(0);
   for (Eigen::Index k = 0; k < vI.size(); ++k) vr += vI.data()[k] * JtJv.data()[k];
   const MpInterval coef = vr / nv2;
@@ -141,14 +308,13 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const 
   const MpInterval gap = (T - A).lower_point();
   const MpInterval lambda_star = (T - (Bt / gap).upper_point()).lower_point();
   // λ₂: J P⊥ = J − (J v̂) v̂ᵀ/‖v̂‖² over the box.
-  const Vec<MpInterval> hflat = flatten<MpInterval>(hB);
   if (mp) {
     MpMatrix M2 = Jmp;
     for (long r = 0; r < N; ++r) {
       const MpInterval w = hflat(r) / nv2;
-      for (long k = 0; k < N; ++k) M2(r, k) -= w * MpInterval(v(k / d, k % d));
+      for (long k = 0; k < N; ++k) M2(r, k) -= w * MpInterval(vflat(k));
     }
-    if (certainly_positive(lambda_star) && gram_below_mp(M2, lambda_star))
+    if (certainly_positive(lambda_star) && norm_below_mp(M2, sqrt(lambda_star).lower_point()))
       return "centred second-order form (MPFI, Dual<MpInterval> gradient), ‖J P⊥‖² < λ* = U² − β²/(U² − a)";
     const double l2 = norm2_upper(M2).value();
     const MpInterval L = square(MpInterval(l2)).upper_point();
@@ -165,8 +331,8 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const 
       const MpInterval w = hflat(r) / nv2;
       const double wu = w.upper_up(), wnl = -w.lower_down();
       for (long k = 0; k < N; ++k) {
-        const double vk = v(k / d, k % d);
-        // −(w v_k) upper and (w v_k) upper, from the endpoints of w.
+        const double vk = vflat(k);
+        // (w v_k) upper and −(w v_k) upper, from the endpoints of w.
         const double o_hi = std::max(wu * vk, (-wnl) * vk);
         const double o_nlo = std::max((-wu) * vk, wnl * vk);
         hi(r, k) = Jhi(r, k) + o_nlo;

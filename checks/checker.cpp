@@ -106,7 +106,8 @@ void check_lower(const Certificate& c, const AttentionLayer& layer, JacobianCach
   const std::string how = c.lower_kind == "cluster" ? "reduced operators, MPFI"
                           : c.n * c.d <= kMpDenseLimit
                               ? "MPFI JVP, " + std::to_string(MpInterval::default_precision()) + " bits"
-                              : "MPFI softmax, double-interval Jacobian times v";
+                          : c.n * c.d <= kDenseLimit ? "MPFI softmax, double-interval Jacobian times v"
+                                                     : "MPFI JVP, fast linear maps";
   notes.push_back("lower: ‖J(X)v‖/‖v‖ >= " + dec_lower(r, 17) + " >= claim " + dec(c.lower) + " (" + how + ")");
 }
 
@@ -115,6 +116,8 @@ void check_partition(const Certificate& c, const AttentionLayer& layer, double U
   const bool ball = c.kind == Certificate::Kind::ball;
   if (c.root != (ball ? "ball-bounding-box" : "region"))
     throw Invalid("partition root \"" + c.root + "\" does not match a " + (ball ? "ball" : "box") + " region");
+  if (c.n * c.d > kDenseLimit)
+    throw Invalid("a partition check needs n·d <= " + std::to_string(kDenseLimit) + " (got " + std::to_string(c.n * c.d) + ")");
   const CBox root = root_box(c);
   const std::vector<CBox> boxes = replay_partition(root, c.leaves);
 
@@ -143,6 +146,11 @@ void check_partition(const Certificate& c, const AttentionLayer& layer, double U
         } else if (leaf.tier == "box-centred" || leaf.tier == "dense") {
           prove_box_upper(layer, boxes[k], leaf.hint, leaf.tier, U);
           ++my_bounded;
+        } else if (leaf.tier == "box-centred-ball") {
+          // The bound over leaf ∩ ball: enough, since the leaves cover the ball's bounding box.
+          if (!ball) throw Invalid("a \"box-centred-ball\" leaf in a box region");
+          prove_box_upper(layer, boxes[k], leaf.hint, "box-centred", U, nullptr, &c.R);
+          ++my_bounded;
         } else {
           throw Invalid("unknown leaf tier \"" + leaf.tier.substr(0, 40) + "\"");
         }
@@ -169,11 +177,15 @@ void check_partition(const Certificate& c, const AttentionLayer& layer, double U
     const std::string& path = c.leaves[fail_index].path;
     throw Invalid("upper claim not re-derived on partition leaf \"" + path + "\": " + fail_reason);
   }
-  notes.push_back("upper: partition of " + std::to_string(L) + " leaves covers the " +
+  auto count = [](std::size_t k, const char* one, const char* many) {
+    return std::to_string(k) + " " + (k == 1 ? one : many);
+  };
+  notes.push_back("upper: partition of " + count(L, "leaf", "leaves") + " covers the " +
                   (ball ? "ball's bounding box" : "region") + " (complete binary tree, boxes replayed)");
-  notes.push_back("upper: " + std::to_string(bounded) + " leaves with ‖J‖ <= claim re-derived, " +
-                  std::to_string(outside) + " proved outside the ball, " + std::to_string(symmetric) +
-                  " symmetry leaves justified");
+  std::string summary = "upper: " + count(bounded, "leaf", "leaves") + " with ‖J‖ <= claim re-derived";
+  if (outside) summary += ", " + count(outside, "leaf", "leaves") + " proved outside the ball";
+  if (symmetric) summary += ", " + count(symmetric, "symmetry leaf", "symmetry leaves") + " justified";
+  notes.push_back(summary);
 }
 
 void check_upper(const Certificate& c, const AttentionLayer& layer, int threads, JacobianCache& cache,

@@ -30,7 +30,7 @@ std::vector<Operator> reduced_operators(const AttentionLayer& layer, const Matri
 
 /// Upper bound of ‖M‖ <= U proved? (MPFI test for small operators, linalg otherwise.)
 bool norm_at_most(const MpMatrix& M, double U) {
-  if (std::min(M.rows(), M.cols()) <= kMpDenseLimit) return gram_below_mp(M, square(MpInterval(U)));
+  if (std::min(M.rows(), M.cols()) <= kMpDenseLimit) return norm_below_mp(M, MpInterval(U));
   return norm2_upper(M, MpNormPath::double_intervals).value() <= U;
 }
 

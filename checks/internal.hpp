@@ -118,16 +118,20 @@ MpMatrix enclosure(const CBox& b);
 ///   J_il = Σ_h P_il (W_O W_V)_h + Σ_h E^h_il (B^h_i)ᵀ + δ_il Σ_h Σ_j E^h_ij (G^h_j)ᵀ,
 ///   E^h_il = P^h_il (U^h_l − Ū^h_i),  U^h_l = W_O v_l,  Ū^h_i = Σ_k P^h_ik U^h_k,
 ///   B^h_i = s W_Kᵀ q_i,  G^h_j = s W_Qᵀ k_j.
-/// All in MPFI at the thread's precision, from the shared forward template.
+/// All in MPFI at the thread's precision, from the shared forward template. T is MpInterval or
+/// Dual<MpInterval> (derivative along one input direction).
+template <class T>
 struct HeadParts {
-  MpMatrix P;        // n × n
-  MpMatrix U, Ubar;  // n × d
-  MpMatrix Bq, Gk;   // n × d
+  Mat<T> P;        // n × n
+  Mat<T> U, Ubar;  // n × d
+  Mat<T> Bq, Gk;   // n × d
 };
-std::vector<HeadParts> jacobian_parts(const AttentionLayer& layer, const ForwardState<MpInterval>& s);
+template <class T>
+std::vector<HeadParts<T>> jacobian_parts(const AttentionLayer& layer, const ForwardState<T>& s);
 
-/// The Jacobian enclosure assembled from the parts in MPFI (small problems).
-MpMatrix assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadParts>& parts);
+/// The Jacobian enclosure assembled from the parts (small problems).
+template <class T>
+Mat<T> assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadParts<T>>& parts);
 
 /// The forward quantities for large problems: the linear maps of exact doubles (X W_Qᵀ + b_Q, …)
 /// enclosed by upward-rounded GEMMs, then logits and softmax (the shared softmax_rows template) in
@@ -153,22 +157,33 @@ class JacobianCache {
 /// True if t2·I − MᵀM ≻ 0 is proved for every M in the enclosure (so sup ‖M‖₂² < t2), by an
 /// MPFI Gram matrix and an interval Cholesky with certainly positive pivots.
 bool gram_below_mp(const MpMatrix& M, const MpInterval& t2);
+/// True if sup_{M ∈ M} ‖M‖₂ < t is proved (t a point): gram_below_mp for thin enclosures; for
+/// wide ones first ‖mid‖ < t − ‖rad‖ (‖rad‖ by Collatz–Wielandt), then the interval Gram.
+bool norm_below_mp(const MpMatrix& M, const MpInterval& t);
 
 /// Above this n·d the dense parts run in double intervals (assemble_jacobian_fast + linalg).
 inline constexpr long kMpDenseLimit = 128;
 /// The largest n·d the checker attempts densely (memory: a few (n·d)² doubles).
 inline constexpr long kDenseLimit = 8192;
 
-/// Proves sup_{X ∈ box} ‖J(X)‖₂ <= U: the plain interval Jacobian over the box, then (tier
-/// "box-centred", non-point boxes) the centred second-order form with direction `hint` (computed
-/// if empty). Returns a one-line description of what proved it; throws Invalid if neither does.
-/// `cache` (optional) serves the Jacobian of large point boxes.
+/// Proves sup_{X ∈ box} ‖J(X)‖₂ <= U — or sup over box ∩ B_R^n when `ball_R` is given (the box
+/// is contracted to the ball first). Bounds tried in order: the plain interval Jacobian over the
+/// box; for tier "box-centred" (non-point boxes) its intersection with the mean-value form, then
+/// the centred second-order form with direction `hint` (computed if empty). Returns a one-line
+/// description of what proved it; throws Invalid if nothing does. `cache` (optional) serves the
+/// Jacobian of large point boxes.
 std::string prove_box_upper(const AttentionLayer& layer, const CBox& box, const Matrix& hint,
-                            const std::string& tier, double U, JacobianCache* cache = nullptr);
+                            const std::string& tier, double U, JacobianCache* cache = nullptr,
+                            const double* ball_R = nullptr);
+
+/// A box containing box ∩ B_R^n: per token and coordinate |x_a| <= sqrt(R² − Σ_{b≠a} min x_b²)
+/// (rounded outward). Precondition: the box is not certainly outside the ball.
+CBox contract_to_ball(const CBox& box, double R);
 
 /// ‖J(X) v‖/‖v‖: an interval whose lower endpoint is a proved lower bound of it (hence of ‖J(X)‖).
-/// n·d <= kMpDenseLimit: the shared forward and JVP templates in MPFI (an enclosure). Larger: the
-/// product of the Jacobian enclosure (from `cache`) with v, in directed rounding.
+/// n·d <= kMpDenseLimit (or > kDenseLimit): the shared forward and JVP templates in MPFI (an
+/// enclosure). In between: the product of the Jacobian enclosure (from `cache`) with v, in directed
+/// rounding.
 MpInterval witness_ratio(const AttentionLayer& layer, const Matrix& X, const Matrix& v, JacobianCache& cache);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.

@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     std::cout << "attnbound-check: valid: " << cert << "\n";
     for (const std::string& n : r.notes) std::cout << "  " << n << "\n";
     std::printf("  checked in %.3g s", r.seconds);
-    if (std::isfinite(r.engine_seconds)) std::printf(" (the certify run took %.3g s)", r.engine_seconds);
+    if (std::isfinite(r.engine_seconds)) std::printf(" (the engine's bracket took %.3g s)", r.engine_seconds);
     std::printf("\n");
   }
   if (r.verdict == Verdict::invalid) std::cerr << "attnbound-check: invalid: " << r.reason << "\n";

@@ -53,4 +53,79 @@ bool gram_below_mp(const MpMatrix& M, const MpInterval& t2) {
   return true;
 }
 
+namespace {
+
+/// Entrywise midpoint (an exact point) and radius (an upper bound, exact point) of an enclosure.
+void split_mid_rad(const MpMatrix& M, MpMatrix& mid, MpMatrix& rad) {
+  mid.resize(M.rows(), M.cols());
+  rad.resize(M.rows(), M.cols());
+  const mpfr_prec_t p = MpInterval::default_precision();
+  mpfr_t m, a, b;
+  mpfr_inits2(p, m, a, b, static_cast<mpfr_ptr>(nullptr));
+  for (Eigen::Index k = 0; k < M.size(); ++k) {
+    const mpfi_srcptr x = M.data()[k].raw();
+    mpfi_mid(m, x);                         // any point will do: the radius is proved from it
+    mpfi_get_right(a, x);
+    mpfr_sub(a, a, m, MPFR_RNDU);           // >= right − m
+    mpfi_get_left(b, x);
+    mpfr_sub(b, m, b, MPFR_RNDU);           // >= m − left
+    mpfr_max(a, a, b, MPFR_RNDU);
+    mpfi_set_fr(mid.data()[k].raw(), m);
+    mpfi_set_fr(rad.data()[k].raw(), a);
+  }
+  mpfr_clears(m, a, b, static_cast<mpfr_ptr>(nullptr));
+}
+
+/// Upper bound of ‖R‖₂ for an entrywise non-negative point matrix R (Collatz–Wielandt).
+MpInterval nonneg_norm_upper(const MpMatrix& R) {
+  const Eigen::Index m = R.rows(), N = R.cols();
+  Matrix Rd(m, N);
+  for (Eigen::Index k = 0; k < R.size(); ++k) Rd.data()[k] = R.data()[k].upper_up();
+  // The vector: a few power steps on RᵀR in double (no guarantee needed), kept positive.
+  Vector w = Vector::Ones(N);
+  {
+    RoundingGuard nearest(Rounding::nearest);
+    for (int it = 0; it < 40; ++it) {
+      Vector z = Rd.transpose() * (Rd * w);
+      const double mx = z.maxCoeff();
+      if (!(mx > 0) || !std::isfinite(mx)) break;
+      w = z / mx;
+    }
+    const double floor = 1e-6 * std::max(w.maxCoeff(), 1e-300);
+    for (Eigen::Index i = 0; i < N; ++i) w(i) = std::max(w(i), floor);
+  }
+  MpVector y(m);
+  MpInterval tmp;
+  for (Eigen::Index r = 0; r < m; ++r) {
+    y(r) = MpInterval(0);
+    for (Eigen::Index i = 0; i < N; ++i) {
+      mpfi_mul_d(tmp.raw(), R(r, i).raw(), w(i));
+      mpfi_add(y(r).raw(), y(r).raw(), tmp.raw());
+    }
+  }
+  MpInterval rho(0);
+  for (Eigen::Index i = 0; i < N; ++i) {
+    MpInterval z(0);
+    for (Eigen::Index r = 0; r < m; ++r) {
+      mpfi_mul(tmp.raw(), R(r, i).raw(), y(r).raw());
+      mpfi_add(z.raw(), z.raw(), tmp.raw());
+    }
+    rho = hull(rho, (z / MpInterval(w(i))).upper_point());
+  }
+  return sqrt(rho.upper_point()).upper_point();
+}
+
+}  // namespace
+
+bool norm_below_mp(const MpMatrix& M, const MpInterval& t) {
+  bool thin = true;
+  for (Eigen::Index k = 0; k < M.size() && thin; ++k) thin = M.data()[k].width_up() == 0.0;
+  if (thin) return gram_below_mp(M, square(t));
+  MpMatrix mid, rad;
+  split_mid_rad(M, mid, rad);
+  const MpInterval r = nonneg_norm_upper(rad);
+  if (certainly_less(r, t) && gram_below_mp(mid, square((t - r).lower_point()).lower_point())) return true;
+  return gram_below_mp(M, square(t));  // the interval Gram: sometimes better for narrow widths
+}
+
 }  // namespace attnbound::check

@@ -25,7 +25,7 @@ InstanceBracket clustered_bracket(const AttentionLayer& layer, long n, double R)
   InstanceBracket ib;
   Bracket& b = ib.bracket;
   for (long h = 0; h < layer.n_heads(); ++h)
-    for (const ClusteredWitness& cw : detail::engine_witnesses(layer, h, R, n)) {
+    for (const ClusteredWitness& cw : detail::head_witnesses(layer, h, R, n, true)) {
       const Bracket c = certify_clustered(layer, cw.in);
       if (!ib.clustered || c.lower.value() > b.lower.value()) {
         b.lower = c.lower;
@@ -39,17 +39,19 @@ InstanceBracket clustered_bracket(const AttentionLayer& layer, long n, double R)
   return ib;
 }
 
-// Witnesses at full n without the branch-and-bound: every head's LB1 (and mirrored) and LB-cluster
-// witness; a few float power steps from each witness's own direction rank them, the best two are
+// Witnesses at full n without the branch-and-bound: every head's LB1 (and mirrored) and, unmasked,
+// LB-cluster witness (the engine's constructions, bound/witness.cpp, with the eigenvectors from
+// detail::sym_extremes); a few float power steps from each witness's own direction rank them, the best two are
 // refined, and each candidate is evaluated rigorously along its float top singular vector and along
 // its own direction. This is certify_ball's lower side with a cheaper power iteration (GPT-2 width
 // at n = 16 in seconds rather than a minute).
 Bracket witness_bracket(const AttentionLayer& layer, long n, double R) {
   const auto t0 = std::chrono::steady_clock::now();
   const BallProduct ball{n, layer.d, R};
-  std::vector<Witness> cands = attnbound::approx::lb1_witnesses(layer, n, R);
-  if (layer.mask == Mask::none)  // LB-cluster is an unmasked construction
-    for (long h = 0; h < layer.n_heads(); ++h) cands.push_back(attnbound::approx::lb_cluster_witness(layer, n, R, h));
+  std::vector<Witness> cands;
+  for (long h = 0; h < layer.n_heads(); ++h)
+    for (const ClusteredWitness& cw : detail::head_witnesses(layer, h, R, n, layer.mask == Mask::none))
+      cands.push_back(Witness{cw.name, cw.tokens(), cw.direction()});
   std::vector<std::pair<double, std::size_t>> ranked;
   std::vector<Matrix> right(cands.size());
   for (std::size_t i = 0; i < cands.size(); ++i) {

@@ -65,7 +65,7 @@ SweepResult run_sweep(const AttentionLayer& layer, const std::string& model_name
     if (!opt.head || *opt.head == h) heads.push_back(h);
   const bool any_witness = [&] {
     for (long h : heads)
-      if (!detail::engine_witnesses(layer, h, opt.R, 2).empty()) return true;
+      if (!detail::head_witnesses(layer, h, opt.R, 2, false).empty()) return true;
     return false;
   }();
   if (!any_witness) res.note = "no LB1 witness (no selected head has one)";
@@ -83,7 +83,7 @@ SweepResult run_sweep(const AttentionLayer& layer, const std::string& model_name
     if (n >= 2 && any_witness) {
       if (!res.causal) {
         for (long h : heads)
-          for (const ClusteredWitness& cw : detail::engine_witnesses(layer, h, opt.R, n)) {
+          for (const ClusteredWitness& cw : detail::head_witnesses(layer, h, opt.R, n, true)) {
             const Bracket b = certify_clustered(layer, cw.in);
             keep_best(row, b.lower.value(), b.estimate.value(), cw.name + " (cluster reduction)");
           }
@@ -97,8 +97,7 @@ SweepResult run_sweep(const AttentionLayer& layer, const std::string& model_name
                      " s budget: interval attention costs O(n² d H))";
         } else {
           for (long h : heads)
-            for (const ClusteredWitness& cw : detail::engine_witnesses(layer, h, opt.R, n)) {
-              if (cw.in.m[0] != 1) continue;  // LB-cluster is an unmasked construction
+            for (const ClusteredWitness& cw : detail::head_witnesses(layer, h, opt.R, n, false)) {
               const Matrix X = cw.tokens(), v0 = cw.direction();
               const auto est = attnbound::approx::jacobian_norm(layer, X, opt.power_iterations, 1e-10, &v0);
               const double l =

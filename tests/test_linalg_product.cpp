@@ -158,6 +158,13 @@ TEST(LinalgProduct, IntervalTimesPointContainsEveryMemberProduct) {
     }
     ASSERT_TRUE(all_proper(C));
     for (int p = 0; p < 4; ++p) ASSERT_EQ(violations(C, member(A, rng), B), 0) << s.n << "x" << s.k;
+    // The prepared-weight variant computes the same enclosure.
+    UpwardScope up;
+    const IMatrix P = mul(A, PreparedMatrix(B));
+    for (Eigen::Index i = 0; i < C.size(); ++i) {
+      ASSERT_EQ(P.data()[i].lower(), C.data()[i].lower());
+      ASSERT_EQ(P.data()[i].upper(), C.data()[i].upper());
+    }
   }
 }
 
@@ -169,6 +176,11 @@ TEST(LinalgProduct, PointTimesIntervalContainsEveryMemberProduct) {
     UpwardScope up;
     const IMatrix C = mul(A, B);
     for (int p = 0; p < 4; ++p) ASSERT_EQ(violations(C, A, member(B, rng)), 0);
+    const IMatrix P = mul(PreparedMatrix(A), B);
+    for (Eigen::Index i = 0; i < C.size(); ++i) {
+      ASSERT_EQ(P.data()[i].lower(), C.data()[i].lower());
+      ASSERT_EQ(P.data()[i].upper(), C.data()[i].upper());
+    }
   }
 }
 

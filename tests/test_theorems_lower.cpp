@@ -74,6 +74,9 @@ TEST(TheoremsWitness, Lb1WithoutPositiveEigenvalueIsNotApplicable) {
   const LowerCheck chk = lower_check(*find_statement("LB1"), L, 5, 1.0);
   EXPECT_FALSE(chk.applicable);
   EXPECT_FALSE(chk.why.empty());
-  const auto rep = evaluate_theorems(L, 5, 1.0);
+  TheoremOptions o;
+  o.bracket.time_limit = 0.2;
+  o.ulocal_search_seconds = 0.0;
+  const auto rep = evaluate_theorems(L, 5, 1.0, o);
   EXPECT_EQ(rep.find("LB1")->verdict, Verdict::not_applicable);
 }

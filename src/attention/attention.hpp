@@ -71,6 +71,7 @@ ATTNBOUND_ATTENTION_EXTERN(Dual<Interval>)
 extern template Mat<double> jacobian<double>(const AttentionLayer&, const ForwardState<double>&);
 extern template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const ForwardState<Interval>&);
 extern template Mat<MpInterval> jacobian<MpInterval>(const AttentionLayer&, const ForwardState<MpInterval>&);
+extern template Mat<Dual<Interval>> jacobian<Dual<Interval>>(const AttentionLayer&, const ForwardState<Dual<Interval>>&);
 
 // ---- flattening helpers: n × d token matrix <-> vector of length n·d (index i·d + a) ----------
 template <class T>

@@ -77,5 +77,6 @@ Mat<T> jacobian(const AttentionLayer& layer, const ForwardState<T>& s) {
 template Mat<double> jacobian<double>(const AttentionLayer&, const ForwardState<double>&);
 template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const ForwardState<Interval>&);
 template Mat<MpInterval> jacobian<MpInterval>(const AttentionLayer&, const ForwardState<MpInterval>&);
+template Mat<Dual<Interval>> jacobian<Dual<Interval>>(const AttentionLayer&, const ForwardState<Dual<Interval>>&);
 
 }  // namespace attnbound

@@ -151,7 +151,8 @@ class Search {
   }
 
   void leaf(Node&& n) {
-    result_.partition.push_back(PartitionLeaf{n.path, std::move(n.box), n.upper, "box-centred", std::move(n.hint)});
+    result_.partition.push_back(
+        PartitionLeaf{n.path, std::move(n.box), n.upper, ball_ ? "box-centred-ball" : "box-centred", std::move(n.hint)});
   }
 
   // Bounds a box (outside the lock), offers its lower candidate, queues it.
@@ -163,7 +164,7 @@ class Search {
     auto est = approx::jacobian_norm(layer_, c, 100, 1e-10, n.hint.size() ? &n.hint : nullptr);
     n.hint = est.right;
     Matrix hint = n.hint;
-    n.upper = box_upper(layer_, n.box, &hint);
+    n.upper = box_upper(layer_, n.box, &hint, ball_);
     // Lower candidate: the centre, and a short ascent when it is competitive.
     double best_est;
     {

@@ -115,8 +115,11 @@ Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOp
 /// size allows, else +inf with the reason in upper_method).
 Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const CertifyOptions& opt = {});
 
-/// Upper bound of sup_{X ∈ box} ‖J(X)‖ alone (the branch-and-bound leaf bound). `hint` is an
-/// approximate top right singular vector at the box centre (computed if empty).
-UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr);
+/// Upper bound of sup_{X ∈ box} ‖J(X)‖ alone (the branch-and-bound leaf bound); with `ball`, of
+/// sup over box ∩ ball (the box is contracted to the ball and the first-order term of the centred
+/// form is also bounded by linear maximisation over B_R). `hint` is an approximate top right
+/// singular vector at the box centre (computed if empty).
+UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr,
+                     const BallProduct* ball = nullptr);
 
 }  // namespace attnbound

@@ -28,11 +28,43 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+
 IMatrix point_matrix(const Matrix& X) {
   IMatrix Y(X.rows(), X.cols());
   for (Eigen::Index i = 0; i < X.rows(); ++i)
     for (Eigen::Index a = 0; a < X.cols(); ++a) Y(i, a) = point(X(i, a));
   return Y;
+}
+
+constexpr long kCentredJacobianLimit = 24;  // n·d up to which the mean-value Jacobian is formed
+
+// Entrywise intersection of two enclosures of the same matrix (both valid, so is the result).
+IMatrix intersect(const IMatrix& A, const IMatrix& B) {
+  IMatrix C(A.rows(), A.cols());
+  for (Eigen::Index i = 0; i < A.size(); ++i) {
+    const double lo = std::max(A(i).lower(), B(i).lower()), hi = std::min(A(i).upper(), B(i).upper());
+    C(i) = lo <= hi ? Interval(lo, hi, true) : A(i);  // empty only through NaN: keep A
+  }
+  return C;
+}
+
+// J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] with r_k >= |x_k − c_k| on the box. Requires UpwardScope.
+IMatrix centred_jacobian(const AttentionLayer& layer, const Box& box, const Matrix& c) {
+  const long n = box.n(), d = box.d();
+  const IMatrix B = box.enclosure();
+  IMatrix Jc = jacobian<Interval>(layer, forward<Interval>(layer, point_matrix(c)));
+  for (long i = 0; i < n; ++i)
+    for (long a = 0; a < d; ++a) {
+      const double r = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
+      if (r == 0) continue;
+      Mat<Dual<Interval>> XD(n, d);
+      for (long t = 0; t < n; ++t)
+        for (long b = 0; b < d; ++b) XD(t, b) = Dual<Interval>(B(t, b), point(t == i && b == a ? 1.0 : 0.0));
+      const Mat<Dual<Interval>> JD = jacobian<Dual<Interval>>(layer, forward<Dual<Interval>>(layer, XD));
+      const Interval span = hull(-r, r);
+      for (Eigen::Index e = 0; e < Jc.size(); ++e) Jc(e) += JD(e).d * span;
+    }
+  return Jc;
 }
 
 // Upper bound of Σ y_i² over an interval vector (requires UpwardScope).
@@ -47,7 +79,10 @@ double sumsq_up(const IMatrix& Y) {
 
 }  // namespace
 
-UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint) {
+UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hint, const BallProduct* ball) {
+  // Over box ∩ ball it suffices to work on the contracted box (a superset of the intersection).
+  if (ball && ball->certainly_disjoint(box_in)) return UpperBound::proved(0.0);  // sup over ∅
+  const Box box = ball ? ball->contract(box_in) : box_in;
   const long n = box.n(), d = box.d();
   const Matrix c = box.center();
   Matrix v = (hint && hint->rows() == n && hint->cols() == d) ? *hint : Matrix();
@@ -59,7 +94,11 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint) 
   UpwardScope up;
   const IMatrix B = box.enclosure();
   const auto sB = forward<Interval>(layer, B);
-  const IMatrix JB = jacobian<Interval>(layer, sB);
+  // The Jacobian over the box: the naive interval evaluation intersected with the mean-value form
+  // J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] (one Dual<Interval> Jacobian per coordinate), which has
+  // O(width) overestimation where the naive form suffers from dependency.
+  IMatrix JB = jacobian<Interval>(layer, sB);
+  if (!box.is_point() && n * d <= kCentredJacobianLimit) JB = intersect(JB, centred_jacobian(layer, box, c));
   const UpperBound plain = norm2_upper(JB);
   if (box.is_point() || !(v.norm() > 0)) return plain;
 
@@ -71,7 +110,10 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint) 
   // a(c) and the gradient of a over B.
   const auto sc = forward<Interval>(layer, point_matrix(c));
   const IMatrix hc = jvp<Interval>(layer, sc, vI);
-  const IMatrix hB = jvp<Interval>(layer, sB, vI);
+  // J(X) v̂ over B: the matrix-free JVP intersected with JB v̂ (both enclosures).
+  const Vector vflat_d = flatten<double>(v);
+  const IMatrix hB = intersect(jvp<Interval>(layer, sB, vI),
+                               unflatten<Interval>(Vec<Interval>(mul(JB, vflat_d)), n, d));
   Mat<Dual<Interval>> XD(n, d), WD(n, d);
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
@@ -83,14 +125,32 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint) 
   Matrix r(n, d);  // |X − c| <= r entrywise for every X in the box
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) r(i, a) = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
+  // a(X) − a(c) = ∇a(ξ)·(X − c) with ∇a(ξ) ∈ G = 2 gD.d. Per token, sup g·(x − c) over the box
+  // is Σ_a mag(g_a) r_a; inside the ball it is also at most R‖g‖ − g·c (linear maximisation over
+  // B_R), which is second order when c is near the sphere and g points outward.
   double a_up = sumsq_up(hc);
-  for (long i = 0; i < n; ++i)
-    for (long a = 0; a < d; ++a) a_up += 2.0 * mag(gD(i, a).d) * r(i, a);
+  for (long i = 0; i < n; ++i) {
+    double box_lin = 0;
+    for (long a = 0; a < d; ++a) box_lin += 2.0 * mag(gD(i, a).d) * r(i, a);
+    if (ball) {
+      Interval g2 = point(0.0), gc = point(0.0);
+      for (long a = 0; a < d; ++a) {
+        const Interval g = point(2.0) * gD(i, a).d;
+        g2 += square(g);
+        gc += g * point(c(i, a));
+      }
+      const double ball_lin = (point(ball->R) * sqrt(point(g2.upper())) - gc).upper();
+      box_lin = std::min(box_lin, ball_lin);
+    }
+    a_up += box_lin;
+  }
   // Monotone in every argument: evaluate at the upper ends (as points, to avoid dependency).
   const Interval a = point((point(a_up) / nv2).upper());
 
   // β: P⊥ Jᵀ J v̂ / ‖v̂‖ over B.
-  const IMatrix JtJv = vjp<Interval>(layer, sB, hB);
+  const Vec<Interval> hflat0 = flatten<Interval>(hB);
+  const IMatrix JtJv = intersect(vjp<Interval>(layer, sB, hB),
+                                 unflatten<Interval>(Vec<Interval>(mul(IMatrix(JB.transpose()), IMatrix(hflat0))), n, d));
   Interval vr = point(0.0);
   for (Eigen::Index i = 0; i < v.size(); ++i) vr += vI(i) * JtJv(i);
   const Interval coef = vr / nv2;

@@ -64,17 +64,37 @@ IMatrix to_intervals(const MidRad& A);
 // std::invalid_argument). Method (docs/linalg.md §2): mid = fl_nearest(Am·Bm) and
 // rad = fl_up(|Am|(Br + γ|Bm|) + Ar(|Bm| + Br)) + 2kη with γ = γ_{k+2} (u = 2^-53), where k is
 // the inner dimension and η = 2^-1074; that is 2 GEMMs for interval × point and 3 for
-// interval × interval (2 when a radius is zero). The extra width over the exact range is at most
-// γ_{k+2}|Am||Bm| + 2kη plus the rounding of the radius product. Overflow gives entire entries.
-// Cost: 2-3 double GEMMs + O(n^2) conversions; split over LinalgThreads::current() threads.
+// interval × interval (2 when the left radius is zero). The extra width over the exact range is
+// at most γ_{k+2}|Am||Bm| + 2kη plus the rounding of the radius product. Overflow, unbounded or
+// empty inputs give entire entries (never NaN endpoints). Cost: 2-3 double GEMMs plus O(n²)
+// conversions (measured 2.5-3× one double GEMM at 256×768×768); big products are split over
+// LinalgThreads::current() threads. The IMatrix overloads convert their operands in one fused pass;
+// the MidRad overloads skip the conversions (chain them when several products share operands).
+
+/// A point (weight) matrix with its entrywise absolute value precomputed (both exact, immutable):
+/// products with it skip the O(rows·cols) |B| pass of every call, which matters when one side is
+/// thin (n = 16 tokens against a 768×768 weight).
+class PreparedMatrix {
+ public:
+  explicit PreparedMatrix(Matrix m);
+  const Matrix& value() const { return value_; }
+  const Matrix& abs() const { return abs_; }
+
+ private:
+  Matrix value_, abs_;
+};
 
 IMatrix mul(const IMatrix& A, const IMatrix& B);
 IMatrix mul(const IMatrix& A, const Matrix& B);
+IMatrix mul(const IMatrix& A, const PreparedMatrix& B);
+IMatrix mul(const PreparedMatrix& A, const IMatrix& B);
 IMatrix mul(const Matrix& A, const IMatrix& B);
 IVector mul(const IMatrix& A, const Vector& x);
 MidRad mul(const MidRad& A, const MidRad& B);
 MidRad mul(const MidRad& A, const Matrix& B);
 MidRad mul(const Matrix& A, const MidRad& B);
+MidRad mul(const MidRad& A, const PreparedMatrix& B);
+MidRad mul(const PreparedMatrix& A, const MidRad& B);
 /// Guarantee: enclosure of the exact product of two double matrices. Two directed GEMMs
 /// (upper = fl_up(A·B), lower = -fl_up((-A)·B)), so each entry is as tight as directed rounding
 /// allows (typically a few ulps of the cancellation). Overflow gives entire entries.
@@ -85,7 +105,8 @@ IMatrix mul_enclose(const Matrix& A, const Matrix& B);
 struct NormOptions {
   /// Threads for the Gram product and the Cholesky factorisation; 0 = LinalgThreads::current().
   int threads = 0;
-  /// Proof attempts (each one Cholesky factorisation) before falling back to the cheap bound.
+  /// Proof attempts (each one Cholesky factorisation, at least 1) before falling back to the
+  /// cheap bound.
   int max_attempts = 6;
   /// Relative margin of the first attempt, t = θ(1 + margin) + (shift consumed by the proof);
   /// 0 = automatic (as small as the proof allows). Grows after each failed attempt.
@@ -137,14 +158,15 @@ UpperBound norm2_upper_cheap(const Matrix& M);
 /// Guarantee: upper bound of the spectral radius ρ(B) of a square non-negative matrix, by
 /// Collatz–Wielandt (ρ(B) <= max_i (Bv)_i / v_i for any v > 0), rounded up, with v from at most
 /// `power_steps` shifted power steps (stopping once the quotients agree to ~1e-13). Each step is
-/// one product with B (O(n²)). Precondition: B square with B >= 0 entrywise (checked: std::invalid_argument for
-/// a negative entry or a non-square B). NaN/inf entries give +inf.
+/// one product with B (O(n²)). Precondition: B square with B >= 0 entrywise (checked:
+/// std::invalid_argument for a negative entry or a non-square B). NaN/inf entries, or overflow
+/// inside the iteration, give +inf.
 UpperBound perron_upper(const Matrix& B, int power_steps = 60);
 
 /// Guarantee: upper bound of ‖B‖₂ for an entrywise non-negative B (any shape), as
 /// √ρ(BᵀB) with Collatz–Wielandt on the smaller Gram side, computed matrix-free (each step is
-/// one product with B and one with Bᵀ, O(rows·cols)). Precondition:
-/// B >= 0 (checked: std::invalid_argument). Used for radius matrices and block-norm matrices.
+/// one product with B and one with Bᵀ, O(rows·cols)). Precondition: B >= 0 (checked:
+/// std::invalid_argument). Used for radius matrices and block-norm matrices.
 UpperBound norm2_upper_nonneg(const Matrix& B, int power_steps = 60);
 
 // ---- spectral norm: lower bounds ----------------------------------------------------------------
@@ -195,10 +217,11 @@ struct TopEigen {
   bool converged = false;
 };
 
-/// Guarantee: none. Golub–Kahan–Lanczos bidiagonalisation with full reorthogonalisation and a
-/// deterministic start vector; stops when the Ritz residual β|y_k| <= tol·σ or after max_iter
-/// products (restarting from the best vector every 200 steps). mv(x) = M x (x of length cols),
-/// mtv(y) = Mᵀ y. Breakdown (invariant subspace) continues with a fresh orthogonal direction.
+/// Guarantee: none. Lanczos on MᵀM through the callbacks (the Golub–Kahan Krylov space), full
+/// reorthogonalisation, deterministic start vector; stops when the Ritz residual of MᵀM is
+/// <= tol·σ² or after max_iter pairs of products (restarting from the best Ritz vector every 200
+/// steps; a breakdown = invariant subspace counts as converged). σ = ‖M v‖, u = M v / σ.
+/// mv(x) = M x (x of length cols), mtv(y) = Mᵀ y; each is called once per iteration.
 TopSingular top_singular(const std::function<Vector(const Vector&)>& mv,
                          const std::function<Vector(const Vector&)>& mtv, long cols, int max_iter,
                          double tol);

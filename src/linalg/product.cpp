@@ -14,6 +14,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
@@ -110,43 +111,166 @@ double underflow_tail(Index k) { return static_cast<double>(k) * 0x1p-1073; }
 
 }  // namespace
 
-MidRad mul(const MidRad& A, const Matrix& B) {
-  check_midrad(A, "mul");
-  check_inner(A.mid.cols(), B.rows(), "mul");
-  const Index n = A.mid.rows(), k = A.mid.cols(), m = B.cols();
-  const double g = detail::gamma_up(static_cast<long>(k) + 2);
-  const Matrix W = weighted_up(A.rad, A.mid, g);  // Ar + γ|Am|
-  const Matrix Babs = B.cwiseAbs();               // exact
+namespace {
+
+/// Am·B enclosed, given W >= Ar + γ_{k+2}|Am| and |B|.
+MidRad core_interval_point(const Matrix& Am, const Matrix& W, const Matrix& B, const Matrix& Babs) {
+  const Index n = Am.rows(), k = Am.cols(), m = B.cols();
   const double tail = underflow_tail(k);
   MidRad C{Matrix(n, m), Matrix(n, m)};
   split_output(n, k, m, [&](Index r0, Index rn, Index c0, Index cn) {
     auto mid = C.mid.block(r0, c0, rn, cn);
     auto rad = C.rad.block(r0, c0, rn, cn);
-    gemm_nearest(A.mid.middleRows(r0, rn), B.middleCols(c0, cn), mid);
+    gemm_nearest(Am.middleRows(r0, rn), B.middleCols(c0, cn), mid);
     gemm_up(W.middleRows(r0, rn), Babs.middleCols(c0, cn), rad);
     finish_up(mid, rad, nullptr, tail);
   });
   return C;
 }
 
-MidRad mul(const Matrix& A, const MidRad& B) {
-  check_midrad(B, "mul");
-  check_inner(A.cols(), B.mid.rows(), "mul");
-  const Index n = A.rows(), k = A.cols(), m = B.mid.cols();
-  const double g = detail::gamma_up(static_cast<long>(k) + 2);
-  const Matrix X = weighted_up(B.rad, B.mid, g);  // Br + γ|Bm|
-  const Matrix Aabs = A.cwiseAbs();
+/// A·Bm enclosed, given |A| and X >= Br + γ_{k+2}|Bm|.
+MidRad core_point_interval(const Matrix& A, const Matrix& Aabs, const Matrix& Bm, const Matrix& X) {
+  const Index n = A.rows(), k = A.cols(), m = Bm.cols();
   const double tail = underflow_tail(k);
   MidRad C{Matrix(n, m), Matrix(n, m)};
   split_output(n, k, m, [&](Index r0, Index rn, Index c0, Index cn) {
     auto mid = C.mid.block(r0, c0, rn, cn);
     auto rad = C.rad.block(r0, c0, rn, cn);
-    gemm_nearest(A.middleRows(r0, rn), B.mid.middleCols(c0, cn), mid);
+    gemm_nearest(A.middleRows(r0, rn), Bm.middleCols(c0, cn), mid);
     gemm_up(Aabs.middleRows(r0, rn), X.middleCols(c0, cn), rad);
     finish_up(mid, rad, nullptr, tail);
   });
   return C;
 }
+
+/// The two pieces an interval operand contributes to a product with a point matrix: its
+/// midpoint and W = fl_up(rad + γ|mid|), computed from the IMatrix in one pass (the formulas of
+/// to_midrad followed by the weighting, without materialising rad).
+struct Weighted {
+  Matrix mid, w;
+};
+
+__attribute__((noinline)) Weighted weighted_from(const IMatrix& A, double g) {
+  detail::require_gradual_underflow("mul");
+  RoundingGuard up(Rounding::upward);
+  Weighted r{Matrix(A.rows(), A.cols()), Matrix(A.rows(), A.cols())};
+  const Interval* a = A.data();
+  double* mid = r.mid.data();
+  double* w = r.w.data();
+  for (Index i = 0; i < A.size(); ++i) {
+    const double lo = a[i].lower(), hi = a[i].upper();
+    const double m = 0.5 * lo + 0.5 * hi;
+    const double d1 = hi - m, d2 = m - lo;
+    const double rad = d1 > d2 ? d1 : d2;
+    const double am = m < 0 ? -m : m;
+    const bool finite = (lo - lo == 0.0) & (hi - hi == 0.0);
+    mid[i] = finite ? m : 0.0;
+    w[i] = finite ? rad + g * am : kInf;
+  }
+  return r;
+}
+
+double gamma_for(Index k) { return detail::gamma_up(static_cast<long>(k) + 2); }
+
+}  // namespace
+
+PreparedMatrix::PreparedMatrix(Matrix m) : value_(std::move(m)), abs_(value_.cwiseAbs()) {}
+
+MidRad mul(const MidRad& A, const Matrix& B) {
+  check_midrad(A, "mul");
+  check_inner(A.mid.cols(), B.rows(), "mul");
+  return core_interval_point(A.mid, weighted_up(A.rad, A.mid, gamma_for(A.mid.cols())), B, B.cwiseAbs());
+}
+MidRad mul(const MidRad& A, const PreparedMatrix& B) {
+  check_midrad(A, "mul");
+  check_inner(A.mid.cols(), B.value().rows(), "mul");
+  return core_interval_point(A.mid, weighted_up(A.rad, A.mid, gamma_for(A.mid.cols())), B.value(),
+                             B.abs());
+}
+MidRad mul(const Matrix& A, const MidRad& B) {
+  check_midrad(B, "mul");
+  check_inner(A.cols(), B.mid.rows(), "mul");
+  return core_point_interval(A, A.cwiseAbs(), B.mid, weighted_up(B.rad, B.mid, gamma_for(A.cols())));
+}
+MidRad mul(const PreparedMatrix& A, const MidRad& B) {
+  check_midrad(B, "mul");
+  check_inner(A.value().cols(), B.mid.rows(), "mul");
+  return core_point_interval(A.value(), A.abs(), B.mid,
+                             weighted_up(B.rad, B.mid, gamma_for(A.value().cols())));
+}
+
+namespace {
+
+/// [Am ± Ar]·[Bm ± Br] enclosed, given |Am|, X >= Br + γ|Bm| and Y >= |Bm| + Br.
+MidRad core_interval_interval(const Matrix& Am, const Matrix& Aabs, const Matrix& Ar,
+                              const Matrix& Bm, const Matrix& X, const Matrix& Y) {
+  const Index n = Am.rows(), k = Am.cols(), m = Bm.cols();
+  const double tail = underflow_tail(k);
+  MidRad C{Matrix(n, m), Matrix(n, m)};
+  split_output(n, k, m, [&](Index r0, Index rn, Index c0, Index cn) {
+    auto mid = C.mid.block(r0, c0, rn, cn);
+    auto rad = C.rad.block(r0, c0, rn, cn);
+    Matrix extra(rn, cn);
+    gemm_nearest(Am.middleRows(r0, rn), Bm.middleCols(c0, cn), mid);
+    gemm_up(Aabs.middleRows(r0, rn), X.middleCols(c0, cn), rad);
+    gemm_up(Ar.middleRows(r0, rn), Y.middleCols(c0, cn), extra);
+    finish_up(mid, rad, &extra, tail);
+  });
+  return C;
+}
+
+/// Left operand of an interval × interval product, from an IMatrix in one pass: mid, |mid|, rad.
+struct LeftPieces {
+  Matrix mid, abs_mid, rad;
+  bool point = true;  // every radius is 0
+};
+
+__attribute__((noinline)) LeftPieces left_pieces(const IMatrix& A) {
+  detail::require_gradual_underflow("mul");
+  RoundingGuard up(Rounding::upward);
+  LeftPieces r{Matrix(A.rows(), A.cols()), Matrix(A.rows(), A.cols()), Matrix(A.rows(), A.cols())};
+  const Interval* a = A.data();
+  bool point = true;
+  for (Index i = 0; i < A.size(); ++i) {
+    const double lo = a[i].lower(), hi = a[i].upper();
+    const double m = 0.5 * lo + 0.5 * hi;
+    const double d1 = hi - m, d2 = m - lo;
+    const bool finite = (lo - lo == 0.0) & (hi - hi == 0.0);
+    const double mid = finite ? m : 0.0;
+    const double rad = finite ? (d1 > d2 ? d1 : d2) : kInf;
+    r.mid.data()[i] = mid;
+    r.abs_mid.data()[i] = mid < 0 ? -mid : mid;
+    r.rad.data()[i] = rad;
+    point &= rad == 0.0;
+  }
+  r.point = point;
+  return r;
+}
+
+/// Right operand, in one pass: mid, X = fl_up(rad + γ|mid|), Y = fl_up(|mid| + rad).
+struct RightPieces {
+  Matrix mid, x, y;
+};
+
+__attribute__((noinline)) RightPieces right_pieces(const IMatrix& B, double g) {
+  RoundingGuard up(Rounding::upward);
+  RightPieces r{Matrix(B.rows(), B.cols()), Matrix(B.rows(), B.cols()), Matrix(B.rows(), B.cols())};
+  const Interval* b = B.data();
+  for (Index i = 0; i < B.size(); ++i) {
+    const double lo = b[i].lower(), hi = b[i].upper();
+    const double m = 0.5 * lo + 0.5 * hi;
+    const double d1 = hi - m, d2 = m - lo;
+    const double rad = d1 > d2 ? d1 : d2;
+    const double am = m < 0 ? -m : m;
+    const bool finite = (lo - lo == 0.0) & (hi - hi == 0.0);
+    r.mid.data()[i] = finite ? m : 0.0;
+    r.x.data()[i] = finite ? rad + g * am : kInf;
+    r.y.data()[i] = finite ? am + rad : kInf;
+  }
+  return r;
+}
+
+}  // namespace
 
 MidRad mul(const MidRad& A, const MidRad& B) {
   check_midrad(A, "mul");
@@ -154,38 +278,41 @@ MidRad mul(const MidRad& A, const MidRad& B) {
   check_inner(A.mid.cols(), B.mid.rows(), "mul");
   if (A.rad.isZero(0.0)) return mul(A.mid, B);
   if (B.rad.isZero(0.0)) return mul(A, B.mid);
-  const Index n = A.mid.rows(), k = A.mid.cols(), m = B.mid.cols();
-  const double g = detail::gamma_up(static_cast<long>(k) + 2);
-  const Matrix X = weighted_up(B.rad, B.mid, g);  // Br + γ|Bm|
-  const Matrix Y = abs_plus_up(B.mid, B.rad);     // |Bm| + Br
-  const Matrix Aabs = A.mid.cwiseAbs();
-  const double tail = underflow_tail(k);
-  MidRad C{Matrix(n, m), Matrix(n, m)};
-  split_output(n, k, m, [&](Index r0, Index rn, Index c0, Index cn) {
-    auto mid = C.mid.block(r0, c0, rn, cn);
-    auto rad = C.rad.block(r0, c0, rn, cn);
-    Matrix extra(rn, cn);
-    gemm_nearest(A.mid.middleRows(r0, rn), B.mid.middleCols(c0, cn), mid);
-    gemm_up(Aabs.middleRows(r0, rn), X.middleCols(c0, cn), rad);
-    gemm_up(A.rad.middleRows(r0, rn), Y.middleCols(c0, cn), extra);
-    finish_up(mid, rad, &extra, tail);
-  });
-  return C;
+  const double g = gamma_for(A.mid.cols());
+  return core_interval_interval(A.mid, A.mid.cwiseAbs(), A.rad, B.mid,
+                                weighted_up(B.rad, B.mid, g), abs_plus_up(B.mid, B.rad));
 }
 
 IMatrix mul(const IMatrix& A, const IMatrix& B) {
   check_inner(A.cols(), B.rows(), "mul");
-  return to_intervals(mul(to_midrad(A), to_midrad(B)));
+  const LeftPieces a = left_pieces(A);
+  const RightPieces b = right_pieces(B, gamma_for(A.cols()));
+  if (a.point) return to_intervals(core_point_interval(a.mid, a.abs_mid, b.mid, b.x));
+  return to_intervals(core_interval_interval(a.mid, a.abs_mid, a.rad, b.mid, b.x, b.y));
 }
 
 IMatrix mul(const IMatrix& A, const Matrix& B) {
   check_inner(A.cols(), B.rows(), "mul");
-  return to_intervals(mul(to_midrad(A), B));
+  const Weighted a = weighted_from(A, gamma_for(A.cols()));
+  return to_intervals(core_interval_point(a.mid, a.w, B, B.cwiseAbs()));
 }
 
 IMatrix mul(const Matrix& A, const IMatrix& B) {
   check_inner(A.cols(), B.rows(), "mul");
-  return to_intervals(mul(A, to_midrad(B)));
+  const Weighted b = weighted_from(B, gamma_for(A.cols()));
+  return to_intervals(core_point_interval(A, A.cwiseAbs(), b.mid, b.w));
+}
+
+IMatrix mul(const IMatrix& A, const PreparedMatrix& B) {
+  check_inner(A.cols(), B.value().rows(), "mul");
+  const Weighted a = weighted_from(A, gamma_for(A.cols()));
+  return to_intervals(core_interval_point(a.mid, a.w, B.value(), B.abs()));
+}
+
+IMatrix mul(const PreparedMatrix& A, const IMatrix& B) {
+  check_inner(A.value().cols(), B.rows(), "mul");
+  const Weighted b = weighted_from(B, gamma_for(A.value().cols()));
+  return to_intervals(core_point_interval(A.value(), A.abs(), b.mid, b.w));
 }
 
 IVector mul(const IMatrix& A, const Vector& x) {

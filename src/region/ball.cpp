@@ -1,5 +1,6 @@
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "region/region.hpp"
 
@@ -65,6 +66,34 @@ bool BallProduct::certainly_disjoint(const Box& b) const {
     if (s > lim) return true;
   }
   return false;
+}
+
+Box BallProduct::contract(const Box& b) const {
+  Box out = b;
+  const double R2 = r2_up(R);
+  UpwardScope up;
+  for (Eigen::Index i = 0; i < b.n(); ++i) {
+    // m2[a] <= min over the row box of x_a² (rounded down).
+    std::vector<double> m2(b.d());
+    for (Eigen::Index a = 0; a < b.d(); ++a) {
+      const double lo = out.lo(i, a), hi = out.hi(i, a);
+      const double m = lo > 0 ? lo : (hi < 0 ? -hi : 0.0);
+      m2[a] = -((-m) * m);
+    }
+    for (Eigen::Index a = 0; a < b.d(); ++a) {
+      // others >= Σ_{b≠a} m2[b]: recompute downward without subtracting (exactness of the bound).
+      double others = 0;
+      for (Eigen::Index c = 0; c < b.d(); ++c)
+        if (c != a) others = -((-others) - m2[c]);
+      const double room = R2 - others;  // rounded up: an upper bound of R² − others
+      if (!(room >= 0)) continue;       // cannot happen unless disjoint; leave unchanged
+      const double lim = std::sqrt(room);  // rounded up under upward rounding (sqrt is exact-rounded)
+      if (out.hi(i, a) > lim) out.hi(i, a) = lim;
+      if (out.lo(i, a) < -lim) out.lo(i, a) = -lim;
+      if (out.lo(i, a) > out.hi(i, a)) out.lo(i, a) = out.hi(i, a);  // only if disjoint (excluded)
+    }
+  }
+  return out;
 }
 
 bool BallProduct::certainly_covers(const Box& b) const {

@@ -53,6 +53,10 @@ struct BallProduct {
   Box bounding_box() const;
   /// True if the box certainly misses the ball (some row's box is entirely outside the sphere).
   bool certainly_disjoint(const Box& b) const;
+  /// A box containing box ∩ ball: each coordinate of each token clipped to
+  /// |x_a| <= sqrt(R² − Σ_{b≠a} min_{box} x_b²) (rounded outward). Returns the box unchanged
+  /// where nothing can be clipped; precondition: not certainly_disjoint(b).
+  Box contract(const Box& b) const;
   /// True if the box lies certainly inside the ball.
   bool certainly_covers(const Box& b) const;
 };
