@@ -38,6 +38,11 @@ inline void add_mul(Dual<MpInterval>& acc, const Dual<MpInterval>& a, const Dual
   add_mul(acc.v, a.v, b.v, tmp.v);
 }
 
+inline void add_mul(Dual<MpInterval>& acc, const Dual<MpInterval>& a, const MpInterval& b, Dual<MpInterval>& tmp) {
+  add_mul(acc.d, a.d, b, tmp.v);  // b is constant
+  add_mul(acc.v, a.v, b, tmp.v);
+}
+
 template <class T>
 T zero() {
   return T(MpInterval(0));
@@ -138,7 +143,7 @@ Mat<T> assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadP
           T& v = J(i * d + a, l * d + b);
           for (long h = 0; h < H; ++h) {
             const HeadParts<T>& p = parts[static_cast<std::size_t>(h)];
-            add_mul(v, p.P(i, l), T(M[static_cast<std::size_t>(h)](a, b)), tmp);
+            add_mul(v, p.P(i, l), M[static_cast<std::size_t>(h)](a, b), tmp);
             add_mul(v, E[static_cast<std::size_t>(h)](l, a), p.Bq(i, b), tmp);
           }
           if (l == i) v += C(a, b);

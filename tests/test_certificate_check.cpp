@@ -412,6 +412,31 @@ TEST(CheckerParts, PartitionReplay) {
   EXPECT_THROW(check::replay_partition(flat, {leaf("0.0.L"), leaf("0.0.R")}), check::Invalid);
 }
 
+TEST(CheckerParts, ContractionKeepsTheIntersection) {
+  std::mt19937_64 rng(testing::seed(31));
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (int trial = 0; trial < 200; ++trial) {
+    check::CBox b{Matrix(2, 3), Matrix(2, 3)};
+    for (long k = 0; k < 6; ++k) {
+      const double x = u(rng), y = u(rng);
+      b.lo.data()[k] = std::min(x, y);
+      b.hi.data()[k] = std::max(x, y);
+    }
+    const double R = 0.5 + 0.5 * (u(rng) + 1);
+    if (check::certainly_outside_ball(b, R)) continue;
+    const check::CBox c = check::contract_to_ball(b, R);
+    ASSERT_TRUE((c.lo.array() >= b.lo.array()).all() && (c.hi.array() <= b.hi.array()).all());
+    // Points of box ∩ ball stay inside the contracted box.
+    for (int k = 0; k < 50; ++k) {
+      Matrix X(2, 3);
+      for (long e = 0; e < 6; ++e)
+        X.data()[e] = b.lo.data()[e] + (b.hi.data()[e] - b.lo.data()[e]) * 0.5 * (u(rng) + 1);
+      if (X.row(0).norm() > R || X.row(1).norm() > R) continue;
+      ASSERT_TRUE((X.array() >= c.lo.array()).all() && (X.array() <= c.hi.array()).all());
+    }
+  }
+}
+
 TEST(CheckerParts, SymmetryLeaves) {
   const AttentionLayer tiny = builtin_model("tiny"), causal = builtin_model("tiny-causal");
   check::Certificate c;
