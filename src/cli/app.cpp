@@ -168,8 +168,9 @@ Examples:
     const int code = app.exit(e, o, er);
     out << o.str();
     if (code != 0) {
+      // One line (the contract): CLI11's message without its "Run with --help" trailer.
       std::string msg = er.str();
-      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
       err << "attnbound: " << msg << "\n";
       return kExitBadInput;
     }
