@@ -4,7 +4,7 @@
 //   2. load the model as recorded (or --model), recompute its digest   mismatch → 1
 //   3. region consistency (dimensions, lo <= hi, R > 0, LayerNorm R)
 //   4. lower claim: witness inside the region, ‖J(X)v‖/‖v‖ >= claim in MPFI
-//   5. upper claim: dense / box-centred / cluster / partition, every bound <= claim
+//   5. upper claim: dense / box-centred / structured / cluster / partition, every bound <= claim
 // (lower <= upper then holds by itself; a claim that contradicts the other fails its own check.)
 #include <atomic>
 #include <chrono>
@@ -206,6 +206,10 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
     } else if (tier == "box-centred") {
       LinalgThreads lt(threads);
       notes.push_back("upper: " + prove_box_upper(layer, root_box(c), c.hint, "box-centred", U, &cache));
+    } else if (tier == "structured") {
+      if (!point) throw Invalid("structured evidence needs a point region");
+      LinalgThreads lt(threads);
+      notes.push_back("upper: " + prove_structured_upper(layer, c.box.lo, U));
     } else if (tier == "cluster") {
       if (!point) throw Invalid("cluster evidence needs a point region");
       notes.push_back("upper: " + prove_cluster_upper(layer, c.box.lo, U));

@@ -186,6 +186,11 @@ CBox contract_to_ball(const CBox& box, double R);
 /// rounding.
 MpInterval witness_ratio(const AttentionLayer& layer, const Matrix& X, const Matrix& v, JacobianCache& cache);
 
+/// Structured tier (any mask, a point X): re-derives min(block, split, gram) of docs/structured.md
+/// with the checker's own forward (forward_fast), Gram factors (Householder QR) and directed
+/// products, and throws Invalid unless it is <= U. Memory O(n² + H d²), no dense Jacobian.
+std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X, double U);
+
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);
 /// Cluster lower side: the best ‖M v‖/‖v‖ over the reduced operators (v: float top singular

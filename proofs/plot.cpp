@@ -42,8 +42,20 @@ std::string gnuplot_script(const SweepResult& r, const std::string& csv_path, co
     if (n_min == 0) n_min = row.n;
     n_max = row.n;
     any_upper = any_upper || std::isfinite(row.cert_upper);
-    mf_in_range = mf_in_range || std::isfinite(row.mf.upper_up());
     mf_log10 = (log(row.mf) / log(MpInterval(10))).mid_approx();
+  }
+  // The chart's top: a decade above the upper curve min(U1, MF). A statement far above it (MF is
+  // e^{2aR²}-large for moderate aR²) would squash every other curve into the bottom strip.
+  double top = 0.0;
+  for (const SweepRow& row : r.rows) {
+    const double u1 = row.u1.upper_up(), mf = row.mf.upper_up();
+    const double m = std::fmin(std::isfinite(u1) ? u1 : INFINITY, std::isfinite(mf) ? mf : INFINITY);
+    if (std::isfinite(m)) top = std::fmax(top, m);
+  }
+  const double y_max = top > 0 ? 10.0 * top : INFINITY;
+  for (const SweepRow& row : r.rows) {
+    const double mf = row.mf.upper_up();
+    mf_in_range = mf_in_range || (std::isfinite(mf) && mf <= y_max);
   }
   const bool log_x = n_min > 0 && n_max / std::max<long>(1, n_min) >= 100;
   std::ostringstream g;
@@ -55,6 +67,7 @@ std::string gnuplot_script(const SweepResult& r, const std::string& csv_path, co
   g << "set datafile columnheaders\n";
   g << "set datafile missing ''\n";
   g << "set logscale y\n";
+  if (std::isfinite(y_max)) g << "set yrange [*:" << fmt("%.6g", y_max) << "]\n";
   if (log_x) g << "set logscale x\n";
   g << "set format y '10^{%L}'\n";
   if (log_x) g << "set format x '10^{%L}'\n";

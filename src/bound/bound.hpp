@@ -115,6 +115,36 @@ Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOp
 /// size allows, else +inf with the reason in upper_method).
 Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const CertifyOptions& opt = {});
 
+// ---- structured tier (large n at GPT-2 width; docs/structured.md) ------------------------------
+
+/// Above this n·d certify_point uses the structured tier instead of the dense one (the dense
+/// interval Jacobian needs ~3 (n·d)² doubles: 0.9 GB at 6144).
+inline constexpr long kDensePointLimit = 6144;
+
+struct StructuredOptions {
+  int threads = 1;  // heads are split over this many workers (each sets its own rounding mode)
+  /// Testing only: drops the diagonal (query-side) term. The result is then NOT a bound: it is
+  /// returned as `mutant` (an Estimate) and `upper` stays +inf. Exists so the test suite can show
+  /// that the dense comparison catches a broken piece.
+  bool mutation_drop_diagonal = false;
+};
+
+struct StructuredBound {
+  UpperBound upper = UpperBound::infinity();  // min of the variants, proved
+  Estimate mutant{std::numeric_limits<double>::quiet_NaN()};  // only with mutation_drop_diagonal
+  double block = 0.0, split = 0.0, gram = 0.0, factored = 0.0;  // the variants (proved unless mutated)
+  std::string method;
+  double seconds = 0.0;
+};
+
+/// Guarantee: `upper` >= ‖J(X)‖₂ at the exact point X, proved in directed rounding end to end
+/// (interval forward pass, Gram factors with enclosed residuals, directed GEMMs, Collatz–Wielandt
+/// on non-negative block-norm matrices; docs/structured.md has each inequality). Never forms J:
+/// memory O(n² + H d²), time O(H (n² d_k + n d d_k) + d³). Throws std::invalid_argument if X is not
+/// n × d. Non-finite intermediate results give +inf, never an unproved number.
+StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X,
+                                 const StructuredOptions& opt = {});
+
 /// Upper bound of sup_{X ∈ box} ‖J(X)‖ alone (the branch-and-bound leaf bound); with `ball`, of
 /// sup over box ∩ ball (the box is contracted to the ball and the first-order term of the centred
 /// form is also bounded by linear maximisation over B_R). `hint` is an approximate top right

@@ -29,7 +29,7 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
   if (a.n && *a.n < 1) throw InputError("--n must be >= 1 (got " + std::to_string(*a.n) + ")");
   if (a.n && !ball) throw InputError("--n is only used with --radius / --layernorm");
   // Fail on an unwritable certificate path before spending any time.
-  if (!a.cert.empty()) write_file_atomic(a.cert, "");
+  if (!a.cert.empty()) require_writable_path(a.cert);
 
   const AttentionLayer layer = a.model.load(a.layernorm);
   LinalgThreads threads(resolve_threads(a.threads));

@@ -97,4 +97,7 @@ int resolve_threads(int requested);
 /// Writes `text` to `path` atomically (temporary file + rename); InputError if it cannot.
 void write_file_atomic(const std::string& path, const std::string& text);
 
+/// InputError unless a file can be created next to `path`; `path` itself is not touched.
+void require_writable_path(const std::string& path);
+
 }  // namespace attnbound::cli

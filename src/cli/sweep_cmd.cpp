@@ -45,6 +45,7 @@ int run_sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   std::string name = a.model.spec;
   if (a.head) name += " (witnesses from head " + std::to_string(*a.head) + ")";
 
+  require_writable_path(a.out + ".csv");  // before the work, not after it
   const auto progress = [&](const proofs::SweepRow& r) {
     if (a.json) return;
     char buf[160];

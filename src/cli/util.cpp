@@ -6,6 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
+#include "core/file_io.hpp"
 
 namespace attnbound::cli {
 
@@ -16,27 +17,18 @@ int resolve_threads(int requested) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmpl = (dir / (".attnbound-XXXXXX")).string();
-  const int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw InputError(path + ": cannot write (directory missing or not writable)");
-  ::close(fd);
-  {
-    std::ofstream o(tmpl, std::ios::binary | std::ios::trunc);
-    o << text;
-    o.flush();
-    if (!o) {
-      std::remove(tmpl.c_str());
-      throw InputError(path + ": write failed");
-    }
+  try {
+    write_file_atomically(path, text);
+  } catch (const FileError& e) {
+    throw InputError(e.what());
   }
-  std::error_code ec;
-  fs::rename(tmpl, target, ec);
-  if (ec) {
-    std::remove(tmpl.c_str());
-    throw InputError(path + ": cannot write (" + ec.message() + ")");
+}
+
+void require_writable_path(const std::string& path) {
+  try {
+    require_writable(path);
+  } catch (const FileError& e) {
+    throw InputError(e.what());
   }
 }
 

@@ -10,6 +10,7 @@
 #include "core/bounds.hpp"
 #include "core/dual.hpp"
 #include "core/elementary.hpp"
+#include "core/file_io.hpp"
 #include "core/interval.hpp"
 #include "core/matrix.hpp"
 #include "core/mp_interval.hpp"

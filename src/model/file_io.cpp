@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/file_io.hpp"
 #include "model/layer.hpp"
 
 namespace attnbound::model_detail {
@@ -54,35 +55,10 @@ std::string read_whole_file(const std::string& path, std::uint64_t max_bytes) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
-  std::string tmpl = path + ".tmp-XXXXXX";
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) throw ModelError(path + ": cannot create a temporary file: " + errno_text(errno));
-  auto fail = [&](const char* what, int err) {
-    ::close(fd);
-    ::unlink(tmpl.c_str());
-    throw ModelError(path + ": " + what + ": " + errno_text(err));
-  };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("write error", errno);
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  // mkstemp creates 0600; a model file is ordinary data.
-  if (::fchmod(fd, 0644) != 0) fail("cannot set permissions", errno);
-  if (::fsync(fd) != 0) fail("cannot flush", errno);
-  if (::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmpl.c_str());
-    throw ModelError(path + ": cannot close: " + errno_text(err));
-  }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmpl.c_str());
-    throw ModelError(path + ": cannot rename the temporary file into place: " + errno_text(err));
+  try {
+    attnbound::write_file_atomically(path, bytes);
+  } catch (const FileError& e) {
+    throw ModelError(e.what());
   }
 }
 

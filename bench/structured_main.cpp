@@ -1,0 +1,158 @@
+// attnbound-structured-bench: the structured point tier at GPT-2 scale (issue 8).
+//
+//   attnbound-structured-bench [--model SPEC] [--n-max N] [--ns 16,64,...] [--families lb1,random,clustered]
+//                              [--threads K] [--seed S] [--radius R]
+//
+// For every n and input family it runs certify_point (structured above n·d = kDensePointLimit)
+// in a forked child, so that the wall time and the peak RSS (getrusage ru_maxrss of the child)
+// belong to that case alone, and prints one table row: certified lower, certified upper, their
+// ratio, the float estimate, the three structured variants, time and memory.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bound/bound.hpp"
+#include "model/model.hpp"
+
+using namespace attnbound;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) out.push_back(t);
+  return out;
+}
+
+/// Random tokens with norms uniform in [R/2, R] (inside B_R).
+Matrix random_tokens(long n, long d, double R, std::mt19937_64& rng) {
+  std::normal_distribution<double> g;
+  std::uniform_real_distribution<double> u(0.5, 1.0);
+  Matrix X(n, d);
+  for (long i = 0; i < n; ++i) {
+    for (long a = 0; a < d; ++a) X(i, a) = g(rng);
+    X.row(i) *= R * u(rng) / X.row(i).norm();
+  }
+  return X;
+}
+
+Matrix family_input(const AttentionLayer& L, const std::string& fam, long n, double R, std::uint64_t seed) {
+  std::mt19937_64 rng(seed + static_cast<std::uint64_t>(n));
+  if (fam == "lb1") return approx::lb1_witnesses(L, n, R).front().X;
+  if (fam == "random") return random_tokens(n, L.d, R, rng);
+  if (fam == "clustered") {  // 4 distinct tokens, each repeated, in random order
+    const Matrix C = random_tokens(4, L.d, R, rng);
+    std::uniform_int_distribution<int> pick(0, 3);
+    Matrix X(n, L.d);
+    for (long i = 0; i < n; ++i) X.row(i) = C.row(pick(rng));
+    return X;
+  }
+  throw std::invalid_argument("unknown family " + fam);
+}
+
+struct Row {
+  double lower, upper, estimate, block, split, gram, factored, seconds;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string spec = "builtin:gpt2-init";
+  long n_max = 1024;
+  std::vector<std::string> ns = {"16", "64", "256", "1024"}, fams = {"lb1", "random", "clustered"};
+  int threads = 2;
+  std::uint64_t seed = 1;
+  double R = 100.0;
+  for (int k = 1; k < argc; ++k) {
+    const std::string a = argv[k];
+    auto next = [&]() -> std::string {
+      if (k + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++k];
+    };
+    if (a == "--model") spec = next();
+    else if (a == "--n-max") n_max = std::stol(next());
+    else if (a == "--ns") ns = split(next());
+    else if (a == "--families") fams = split(next());
+    else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--seed") seed = std::stoull(next());
+    else if (a == "--radius") R = std::stod(next());
+    else {
+      std::fprintf(stderr, "usage: attnbound-structured-bench [--model SPEC] [--n-max N] [--ns LIST] "
+                           "[--families LIST] [--threads K] [--seed S] [--radius R]\n");
+      return 2;
+    }
+  }
+  const AttentionLayer L = load_model(spec, LoadOptions{});
+  std::printf("model %s: d = %ld, %ld heads, mask %s; R = %g, threads %d\n", spec.c_str(), L.d,
+              L.n_heads(), to_string(L.mask), R, threads);
+  std::printf("%6s %-10s %12s %12s %7s %12s %10s %10s %10s %10s %8s %8s\n", "n", "family", "lower", "upper",
+              "ratio", "estimate", "block", "split", "gram", "factored", "time_s", "rss_MB");
+  std::fflush(stdout);
+  for (const std::string& nstr : ns) {
+    const long n = std::stol(nstr);
+    if (n > n_max) continue;
+    for (const std::string& fam : fams) {
+      int fd[2];
+      if (pipe(fd) != 0) return 1;
+      const auto t0 = std::chrono::steady_clock::now();
+      const pid_t pid = fork();
+      if (pid == 0) {
+        close(fd[0]);
+        Row r{};
+        try {
+          const Matrix X = family_input(L, fam, n, R, seed);
+          CertifyOptions opt;
+          opt.threads = threads;
+          const Bracket b = certify_point(L, X, opt);
+          r.lower = b.lower.value();
+          r.upper = b.upper.value();
+          r.estimate = b.estimate.value();
+          r.seconds = b.seconds;
+          // The variants, re-run only to report them (cheap next to the Lanczos estimate).
+          StructuredOptions so;
+          so.threads = threads;
+          if (n * L.d > kDensePointLimit) {
+            const StructuredBound sb = structured_upper(L, X, so);
+            r.block = sb.block;
+            r.split = sb.split;
+            r.gram = sb.gram;
+            r.factored = sb.factored;
+          }
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "n = %ld %s: %s\n", n, fam.c_str(), e.what());
+          r.lower = r.upper = std::nan("");
+        }
+        if (write(fd[1], &r, sizeof r) != static_cast<ssize_t>(sizeof r)) _exit(1);
+        _exit(0);
+      }
+      close(fd[1]);
+      Row r{};
+      const bool got = read(fd[0], &r, sizeof r) == static_cast<ssize_t>(sizeof r);
+      close(fd[0]);
+      int status = 0;
+      struct rusage ru {};
+      wait4(pid, &status, 0, &ru);
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (!got) {
+        std::printf("%6ld %-10s  failed (child status %d)\n", n, fam.c_str(), status);
+        continue;
+      }
+      std::printf("%6ld %-10s %12.6g %12.6g %7.3f %12.6g %10.5g %10.5g %10.5g %10.5g %8.1f %8.0f\n", n,
+                  fam.c_str(), r.lower, r.upper, r.upper / r.lower, r.estimate, r.block, r.split, r.gram, r.factored, wall,
+                  ru.ru_maxrss / 1024.0);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
