@@ -62,7 +62,7 @@ Matrix family_input(const AttentionLayer& L, const std::string& fam, long n, dou
 }
 
 struct Row {
-  double lower, upper, estimate, block, split, gram, factored, seconds;
+  double lower, upper, estimate, block, split, gram, factored, head_gram, seconds;
 };
 
 }  // namespace
@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
   const AttentionLayer L = load_model(spec, LoadOptions{});
   std::printf("model %s: d = %ld, %ld heads, mask %s; R = %g, threads %d\n", spec.c_str(), L.d,
               L.n_heads(), to_string(L.mask), R, threads);
-  std::printf("%6s %-10s %12s %12s %7s %12s %10s %10s %10s %10s %8s %8s\n", "n", "family", "lower", "upper",
-              "ratio", "estimate", "block", "split", "gram", "factored", "time_s", "rss_MB");
+  std::printf("%6s %-10s %12s %12s %7s %12s %9s %9s %9s %9s %9s %8s %8s\n", "n", "family", "lower", "upper",
+              "ratio", "estimate", "block", "split", "gram", "factored", "head-gram", "time_s", "rss_MB");
   std::fflush(stdout);
   for (const std::string& nstr : ns) {
     const long n = std::stol(nstr);
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
             r.split = sb.split;
             r.gram = sb.gram;
             r.factored = sb.factored;
+            r.head_gram = sb.head_gram;
           }
         } catch (const std::exception& e) {
           std::fprintf(stderr, "n = %ld %s: %s\n", n, fam.c_str(), e.what());
@@ -148,8 +149,9 @@ int main(int argc, char** argv) {
         std::printf("%6ld %-10s  failed (child status %d)\n", n, fam.c_str(), status);
         continue;
       }
-      std::printf("%6ld %-10s %12.6g %12.6g %7.3f %12.6g %10.5g %10.5g %10.5g %10.5g %8.1f %8.0f\n", n,
-                  fam.c_str(), r.lower, r.upper, r.upper / r.lower, r.estimate, r.block, r.split, r.gram, r.factored, wall,
+      std::printf("%6ld %-10s %12.6g %12.6g %7.3f %12.6g %9.4g %9.4g %9.4g %9.4g %9.4g %8.1f %8.0f\n", n,
+                  fam.c_str(), r.lower, r.upper, r.upper / r.lower, r.estimate, r.block, r.split, r.gram, r.factored,
+                  r.head_gram, wall,
                   ru.ru_maxrss / 1024.0);
       std::fflush(stdout);
     }

@@ -107,7 +107,7 @@ void check_lower(const Certificate& c, const AttentionLayer& layer, JacobianCach
                           : c.n * c.d <= kMpDenseLimit
                               ? "MPFI JVP, " + std::to_string(MpInterval::default_precision()) + " bits"
                           : c.n * c.d <= kDenseLimit ? "MPFI softmax, double-interval Jacobian times v"
-                                                     : "MPFI JVP, fast linear maps";
+                                                     : "MPFI softmax, directed-GEMM JVP";
   notes.push_back("lower: ‖J(X)v‖/‖v‖ >= " + dec_lower(r, 17) + " >= claim " + dec(c.lower) + " (" + how + ")");
 }
 

@@ -186,6 +186,41 @@ CBox contract_to_ball(const CBox& box, double R);
 /// rounding.
 MpInterval witness_ratio(const AttentionLayer& layer, const Matrix& X, const Matrix& v, JacobianCache& cache);
 
+/// An interval matrix as (hi, nlo) with hi >= X >= −nlo entrywise: every stored number is an upper
+/// bound computed under upward rounding (the representation of jacobian_fast.cpp).
+struct HiLo {
+  Matrix hi, nlo;
+};
+
+/// The forward quantities at a point for large problems (forward_directed.cpp): Q, K, V by the
+/// checker's directed GEMMs (biases added upward), logits s·QKᵀ by directed GEMMs, softmax in MPFI
+/// (the shared softmax_rows template at MpInterval). Memory O(H n (n + d)) doubles.
+struct DirectedState {
+  std::vector<HiLo> Q, K, V, P;  // per head: n × d_k, n × d_k, n × d_v, n × n
+  std::vector<MpInterval> scale;
+};
+DirectedState forward_directed(const AttentionLayer& layer, const Matrix& X);
+/// The same, memoised for the last (layer, X) (the lower and the upper check share one point).
+/// The reference stays valid until the next call with another point.
+const DirectedState& forward_directed_cached(const AttentionLayer& layer, const Matrix& X);
+
+/// ‖J(X) v‖/‖v‖ for large problems: the JVP of derivatives.cpp re-written in HiLo arithmetic on
+/// forward_directed; the lower endpoint of the result is a proved lower bound.
+MpInterval witness_ratio_directed(const AttentionLayer& layer, const Matrix& X, const Matrix& v);
+
+/// One head's d-dimensional images for the head-Gram block norms (structured_gram.cpp), stored
+/// d × n (one token per contiguous column): U = (V W_Oᵀ)ᵀ, Ubar = (P V W_Oᵀ)ᵀ, B = (Q W_K)ᵀ,
+/// G = (K W_Q)ᵀ, Gkap = (κ W_Q)ᵀ; P in [−Pnlo, Pup]; s >= logit scale.
+struct HeadImages {
+  HiLo U, Ubar, B, G, Gkap;
+  Matrix Pup, Pnlo;
+  double s = 0.0;
+};
+/// N(i, l) >= ‖J_il‖ with the heads kept together by H × H Gram matrices (docs/structured.md §3);
+/// mu[h] >= ‖W_O^h W_V^h‖, mu_all >= ‖Σ_h W_O^h W_V^h‖, wo_wv >= ‖W_O‖‖W_V‖.
+Matrix head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
+                        double wo_wv, Mask mask);
+
 /// Structured tier (any mask, a point X): re-derives min(block, split, gram) of docs/structured.md
 /// with the checker's own forward (forward_fast), Gram factors (Householder QR) and directed
 /// products, and throws Invalid unless it is <= U. Memory O(n² + H d²), no dense Jacobian.

@@ -1,14 +1,13 @@
 // prove_structured_upper: the checker's own re-derivation of the structured point tier
 // (docs/structured.md, docs/certificate.md "structured"). Independent of the engine's
-// src/bound/structured.cpp: the forward quantities come from forward_fast (MPFI logits and
-// softmax), the Gram factors from a Householder QR (the engine uses an eigen-decomposition), and
-// the products from the directed-rounding kernels below; only linalg's verified norms are shared.
-//
-// Representation as in jacobian_fast.cpp: an interval matrix is (hi, nlo) with hi >= X >= −nlo,
-// every entry an upper bound computed under upward rounding.
+// src/bound/structured.cpp: the forward quantities come from forward_directed (directed GEMMs,
+// MPFI softmax), the Gram factors from a Householder QR (the engine uses an eigen-decomposition),
+// and the products from the checker's directed kernels (hilo.hpp); only linalg's verified norms
+// (and the Collatz–Wielandt bound for non-negative matrices) are shared.
 #include <Eigen/QR>
 #include <cmath>
 
+#include "hilo.hpp"
 #include "internal.hpp"
 #include "linalg/linalg.hpp"
 
@@ -16,51 +15,8 @@ namespace attnbound::check {
 
 namespace {
 
-struct IM {
-  Matrix hi, nlo;
-};
-
-IM from_mp(const MpMatrix& A) {
-  IM r{Matrix(A.rows(), A.cols()), Matrix(A.rows(), A.cols())};
-  for (Eigen::Index k = 0; k < A.size(); ++k) {
-    r.hi.data()[k] = A.data()[k].upper_up();
-    r.nlo.data()[k] = -A.data()[k].lower_down();
-  }
-  return r;
-}
-
-/// Midpoint (any double) and a proved radius. Precondition: upward rounding.
-void mid_rad(const IM& A, Matrix& m, Matrix& r) {
-  m = (A.hi - A.nlo) * 0.5;
-  r = (A.hi - m).cwiseMax(m + A.nlo);
-}
-
-/// A·W for an exact W. Precondition: upward rounding.
-IM times(const IM& A, const Matrix& W) {
-  Matrix mA, rA;
-  mid_rad(A, mA, rA);
-  const Matrix negW = -W;
-  Matrix up, nup, rad;
-  up.noalias() = mA * W;
-  nup.noalias() = mA * negW;
-  rad.noalias() = rA * W.cwiseAbs();
-  return IM{up + rad, nup + rad};
-}
-
-/// A·B for interval matrices. Precondition: upward rounding.
-IM times(const IM& A, const IM& B) {
-  Matrix mA, rA, mB, rB;
-  mid_rad(A, mA, rA);
-  mid_rad(B, mB, rB);
-  const Matrix neg_mB = -mB;
-  Matrix up, nup, r1, r2;
-  up.noalias() = mA * mB;
-  nup.noalias() = mA * neg_mB;
-  r1.noalias() = mA.cwiseAbs() * rB;
-  r2.noalias() = rA * (mB.cwiseAbs() + rB);
-  const Matrix rad = r1 + r2;
-  return IM{up + rad, nup + rad};
-}
+using namespace hilo;
+using IM = HiLo;
 
 /// D(i, l) >= ‖a − b‖ over a ∈ A row l, b ∈ B row i. Precondition: upward rounding.
 Matrix dist(const IM& A, const IM& B) {
@@ -117,7 +73,7 @@ double norm_up(const Matrix& M) { return norm2_upper(M).value(); }
 
 std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X, double U) {
   const long n = X.rows(), H = layer.n_heads();
-  const ForwardState<MpInterval> s = forward_fast(layer, CBox{X, X});
+  const DirectedState& s = forward_directed_cached(layer, X);
   const bool causal = layer.mask == Mask::causal;
 
   // Model constants and g_hk >= ‖W_O^hᵀ W_O^k‖ (enclosed product, verified interval norm).
@@ -142,12 +98,33 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
       g(h, k) = g(k, h) = norm2_upper(mul_enclose(Matrix(layer.heads[h].Wo.transpose()), layer.heads[k].Wo)).value();
   }
 
-  Matrix Nd = Matrix::Zero(n, n), NdR = Matrix::Zero(n, n);
+  // Norms of the stacked weights of all heads (for the factored variants).
+  auto stacked = [&](auto get) {
+    long rows = 0;
+    for (const Head& hd : layer.heads) rows += get(hd).rows();
+    Matrix S(rows, layer.d);
+    long r0 = 0;
+    for (const Head& hd : layer.heads) {
+      const Matrix Wh = get(hd);
+      S.middleRows(r0, Wh.rows()) = Wh;
+      r0 += Wh.rows();
+    }
+    return norm_up(S);
+  };
+  const double wo = stacked([](const Head& hd) { return Matrix(hd.Wo.transpose()); });
+  const double wv = stacked([](const Head& hd) { return hd.Wv; });
+  const double wk = stacked([](const Head& hd) { return hd.Wk; });
+  const double wq = stacked([](const Head& hd) { return hd.Wq; });
+
+  Matrix Nd = Matrix::Zero(n, n), NdR = Matrix::Zero(n, n), fp = Matrix::Zero(n, n), fb = Matrix::Zero(n, n);
+  Vector fc = Vector::Zero(n);
   Vector eta(H), rho(H), pv(H);
-  double pm_sum = 0.0;
+  double pm_sum = 0.0, pi_max = 0.0, kb_max = 0.0, kc_max = 0.0;
+  std::vector<HeadImages> images(static_cast<std::size_t>(H));
   for (long h = 0; h < H; ++h) {
     UpwardScope up;
-    const IM P = from_mp(s.P[h]), V = from_mp(s.V[h]), K = from_mp(s.K[h]), Q = from_mp(s.Q[h]);
+    const IM &P = s.P[h], &V = s.V[h], &K = s.K[h], &Q = s.Q[h];
+    HeadImages& F = images[static_cast<std::size_t>(h)];
     const Matrix Pu = P.hi.cwiseMax(0.0);
     const IM Vbar = times(P, V);
     Matrix kap;
@@ -157,9 +134,21 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
     }
     const IM Kap{kap, -kap};
     const Matrix RoT = FO[h].R.transpose(), RkT = FK[h].R.transpose(), RqT = FQ[h].R.transpose();
+    {
+      const Head& hd = layer.heads[h];
+      const Matrix WoT = hd.Wo.transpose();
+      F.U = transpose(times(V, WoT));
+      F.Ubar = transpose(times(Vbar, WoT));
+      F.B = transpose(times(Q, hd.Wk));
+      F.G = transpose(times(K, hd.Wq));
+      F.Gkap = transpose(times(Kap, hd.Wq));
+      F.Pup = Pu;
+      F.Pnlo = P.nlo;
+      F.s = sc[h];
+    }
     const Matrix alpha = dist(V, Vbar);
     const Matrix a = dist(times(V, RoT), times(Vbar, RoT)) + FO[h].e * alpha;
-    const Matrix c = sc[h] * (dist(times(K, RqT), times(Kap, RqT)) + FQ[h].e * dist(K, Kap));
+    const Matrix c = sc[h] * (dist(times(K, RqT), times(Kap, RqT)) + FQ[h].e * dist(K, Kap));  // s‖W_Qᵀ(k_j − κ_i)‖
     const IM RQ = times(Q, RkT);
     Vector b(n);
     for (long i = 0; i < n; ++i) {
@@ -167,13 +156,19 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
       const double rq = std::sqrt(RQ.hi.row(i).cwiseMax(RQ.nlo.row(i)).squaredNorm());
       b(i) = sc[h] * (rq + FK[h].e * qn);
     }
-    Matrix NY = Matrix::Zero(n, n), NYR = Matrix::Zero(n, n);
+    const Matrix kd = dist(K, Kap);
+    Matrix NY = Matrix::Zero(n, n), NYR = Matrix::Zero(n, n), NB = Matrix::Zero(n, n);
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      double dY = 0.0, dd = 0.0;
+      double dY = 0.0, dd = 0.0, dc = 0.0;
+      const double sq = sc[h] * std::sqrt(Q.hi.row(i).cwiseMax(Q.nlo.row(i)).squaredNorm());
       for (long l = 0; l < L; ++l) {
         const double p = Pu(i, l);
         if (p == 0.0) continue;
+        NB(i, l) = p * (alpha(i, l) * sq);
+        fp(i, l) = std::max(fp(i, l), p);
+        fb(i, l) = std::max(fb(i, l), NB(i, l));
+        dc += p * (alpha(i, l) * kd(i, l));
         const double rY = p * (alpha(i, l) * b(i)), rd = p * (a(i, l) * b(i));
         NY(i, l) += p * nu[h] + rY;
         NYR(i, l) += rY;
@@ -182,17 +177,40 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
         dY += p * (alpha(i, l) * c(i, l));
         dd += p * (a(i, l) * c(i, l));
       }
+      dc *= sc[h];
+      fc(i) = std::max(fc(i), dc);
+      kc_max = std::max(kc_max, dc);
       NY(i, i) += dY;
       NYR(i, i) += dY;
       Nd(i, i) += dd;
       NdR(i, i) += dd;
     }
     const double pi = norm2_upper_nonneg(Pu).value();
+    pi_max = std::max(pi_max, pi);
+    kb_max = std::max(kb_max, norm2_upper_nonneg(NB).value());
     rho(h) = norm2_upper_nonneg(NYR).value();
     eta(h) = std::min(norm2_upper_nonneg(NY).value(), pi * nu[h] + rho(h));
     pv(h) = pi * nu[h];
     pm_sum += pi * mu[h];
   }
+  double mu_all;
+  {
+    Matrix Wo(layer.d, 0), Wv(0, layer.d);
+    for (const Head& hd : layer.heads) {
+      Wo.conservativeResize(Eigen::NoChange, Wo.cols() + hd.Wo.cols());
+      Wo.rightCols(hd.Wo.cols()) = hd.Wo;
+      Wv.conservativeResize(Wv.rows() + hd.Wv.rows(), Eigen::NoChange);
+      Wv.bottomRows(hd.Wv.rows()) = hd.Wv;
+    }
+    mu_all = norm2_upper(mul_enclose(Wo, Wv)).value();
+  }
+  double wo_wv;
+  {
+    UpwardScope up;
+    wo_wv = wo * wv;
+  }
+  Matrix Ngram = head_gram_blocks(images, mu, mu_all, wo_wv, layer.mask);
+  images.clear();
   UpwardScope up;
   auto quad = [&](const Vector& x) {
     double t = 0.0;
@@ -203,11 +221,21 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
   const double block = norm2_upper_nonneg(Nd).value();
   const double split = std::min(pm_sum, quad(pv)) + std::min(norm2_upper_nonneg(NdR).value(), quad(rho));
   const double gram = quad(eta);
-  const double best = std::min({block, split, gram});
+  const double fact = wo * (pi_max * wv + kb_max * wk + kc_max * wq);
+  for (long i = 0; i < n; ++i)
+    for (long l = 0; l < n; ++l) {
+      double f = fp(i, l) * wv + fb(i, l) * wk;
+      if (l == i) f += fc(i) * wq;
+      Nd(i, l) = std::min(Nd(i, l), wo * f);
+    }
+  const double fact_block = norm2_upper_nonneg(Nd).value();
+  const double head_gram = std::min(norm2_upper_nonneg(Ngram).value(), norm2_upper_nonneg(Ngram.cwiseMin(Nd)).value());
+  const double best = std::min({block, split, gram, fact, fact_block, head_gram});
   if (!(best <= U))
     throw Invalid("structured bound " + dec(best) + " (block " + dec(block) + ", split " + dec(split) +
-                  ", gram " + dec(gram) + ") exceeds the claim " + dec(U));
-  return "structured: ‖J‖ <= " + dec(best) + " <= claim (block-norm / Gram combination, MPFI softmax, QR Gram factors)";
+                  ", gram " + dec(gram) + ", factored " + dec(fact) + ", factored-block " + dec(fact_block) +
+                  ", head-gram " + dec(head_gram) + ") exceeds the claim " + dec(U));
+  return "structured: ‖J‖ <= " + dec(best) + " <= claim (block-norm / factored combination, directed GEMMs, MPFI softmax, QR Gram factors)";
 }
 
 }  // namespace attnbound::check

@@ -132,7 +132,8 @@ struct StructuredOptions {
 struct StructuredBound {
   UpperBound upper = UpperBound::infinity();  // min of the variants, proved
   Estimate mutant{std::numeric_limits<double>::quiet_NaN()};  // only with mutation_drop_diagonal
-  double block = 0.0, split = 0.0, gram = 0.0, factored = 0.0;  // the variants (proved unless mutated)
+  // The variants (each proved unless mutated; docs/structured.md): the minimum is `upper`.
+  double block = 0.0, split = 0.0, gram = 0.0, factored = 0.0, head_gram = 0.0;
   std::string method;
   double seconds = 0.0;
 };

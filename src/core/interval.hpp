@@ -51,7 +51,7 @@ struct SseRoundingControl {
 struct UpwardPolicy
     : boost::numeric::interval_lib::rounded_arith_opp<double, SseRoundingControl> {
   UpwardPolicy() {
-    if (!rounding_is_upward()) rounding_violation("Interval operation");
+    if (!guarded_upward()) rounding_violation("Interval operation outside an upward RoundingGuard");
   }
   // Boost's sqrt_down/sqrt_up evaluate the same sqrt(x) under two modes, which GCC merges into
   // one instruction (NUMERICS.md). Pinning the operand forces a fresh evaluation in each mode.

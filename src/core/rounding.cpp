@@ -34,14 +34,41 @@ __attribute__((noinline)) double add_in_current_mode(double a, double b) {
 
 }  // namespace
 
-__attribute__((noinline)) RoundingGuard::RoundingGuard(Rounding mode) : saved_(std::fegetround()) {
-  std::fesetround(to_fe(mode));
+namespace detail {
+thread_local signed char guarded_mode = -1;
+}  // namespace detail
+
+namespace {
+// The SSE rounding mode as an FE_* value (one MXCSR read; fegetround is a libm call that also
+// reads the x87 word). Doubles are SSE arithmetic here (-mfpmath=sse, ASSUMPTIONS.md).
+int sse_mode() {
+#if defined(__SSE2__)
+  switch (_mm_getcsr() & 0x6000u) {
+    case 0x0000u: return FE_TONEAREST;
+    case 0x2000u: return FE_DOWNWARD;
+    case 0x4000u: return FE_UPWARD;
+    default: return FE_TOWARDZERO;
+  }
+#else
+  return std::fegetround();
+#endif
+}
+}  // namespace
+
+// fesetround (x87 and SSE words) is skipped when the hardware already rounds as requested: nested
+// guards of the same mode are common in the small-matrix kernels of branch-and-bound, and the
+// libm call was an eighth of its time. The decision reads the hardware, never the thread-local.
+__attribute__((noinline)) RoundingGuard::RoundingGuard(Rounding mode)
+    : saved_(sse_mode()), installed_(to_fe(mode)), outer_(detail::guarded_mode) {
+  if (saved_ != installed_) std::fesetround(installed_);
+  detail::guarded_mode = static_cast<signed char>(mode);
   asm volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) RoundingGuard::~RoundingGuard() {
   asm volatile("" ::: "memory");
-  std::fesetround(saved_);
+  if (saved_ != installed_) std::fesetround(saved_);
+  detail::guarded_mode = outer_;
 }
 
 Rounding current_rounding() {

@@ -1,0 +1,33 @@
+// Internal to the structured tier (structured.cpp, structured_gram.cpp): not part of bound.hpp.
+#pragma once
+
+#include <vector>
+
+#include "core/core.hpp"
+#include "model/layer.hpp"
+
+namespace attnbound::detail {
+
+/// One head's factors at X, as enclosures stored d × n (token l = column l, contiguous):
+/// U = W_O Vᵀ (columns W_O v_l), Ubar = U Pᵀ, B = W_Kᵀ Qᵀ (columns W_Kᵀ q_i), G = W_Qᵀ Kᵀ,
+/// Gkap = W_Qᵀ κᵀ for the exact centres κ_i; P^h between Plo and Pup entrywise; s >= the scale.
+struct HeadFactors {
+  MidRad U, Ubar, B, G, Gkap;
+  Matrix Plo, Pup;
+  double s = 0.0;
+};
+
+/// Model constants: mu[h] >= ‖W_O^h W_V^h‖, mu_all >= ‖Σ_h W_O^h W_V^h‖, wo_wv >= ‖W_O‖‖W_V‖.
+struct GramBlockConstants {
+  std::vector<double> mu;
+  double mu_all = 0.0, wo_wv = 0.0;
+};
+
+/// Guarantee: N(i, l) >= ‖J_il(X)‖₂ for every block (zero where the mask hides l from i), with
+/// the heads kept together through H × H Gram matrices (structured_gram.cpp). Rows are split over
+/// `threads` workers, each under its own upward rounding. `drop_diagonal` is the mutation switch
+/// of StructuredOptions (then N is not a bound).
+Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
+                             int threads, bool drop_diagonal);
+
+}  // namespace attnbound::detail
