@@ -164,7 +164,7 @@ bool norm_below_mp(const MpMatrix& M, const MpInterval& t);
 /// Above this n·d the dense parts run in double intervals (assemble_jacobian_fast + linalg).
 inline constexpr long kMpDenseLimit = 128;
 /// The largest n·d the checker attempts densely (memory: a few (n·d)² doubles).
-inline constexpr long kDenseLimit = 8192;
+inline constexpr long kDenseLimit = 12288;
 
 /// Proves sup_{X ∈ box} ‖J(X)‖₂ <= U — or sup over box ∩ B_R^n when `ball_R` is given (the box
 /// is contracted to the ball first). Bounds tried in order: the plain interval Jacobian over the

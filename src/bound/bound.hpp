@@ -118,8 +118,8 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
 // ---- structured tier (large n at GPT-2 width; docs/structured.md) ------------------------------
 
 /// Above this n·d certify_point uses the structured tier instead of the dense one (the dense
-/// interval Jacobian needs ~3 (n·d)² doubles: 0.9 GB at 6144).
-inline constexpr long kDensePointLimit = 6144;
+/// interval Jacobian needs ~3 (n·d)² doubles: 3.6 GB at 12288, i.e. n = 16 at GPT-2 width).
+inline constexpr long kDensePointLimit = 12288;
 
 struct StructuredOptions {
   int threads = 1;  // heads are split over this many workers (each sets its own rounding mode)
