@@ -88,14 +88,22 @@ ULocalConfirmation confirm_ulocal(const AttentionLayer& layer, const Matrix& X, 
 
 namespace approx {
 
+namespace {
+// max_{i<j} ‖x_i − x_j‖ in floating point (the float estimates' r; no guarantee).
+double diameter_estimate(const Matrix& X) {
+  double r = 0.0;
+  for (long i = 0; i < X.rows(); ++i)
+    for (long j = i + 1; j < X.rows(); ++j) r = std::max(r, (X.row(i) - X.row(j)).norm());
+  return r;
+}
+}  // namespace
+
 double ulocal_value(const AttentionLayer& layer, const Matrix& X) {
   RoundingGuard nearest(Rounding::nearest);
   const bool aug = needs_augmentation(layer);
   const auto pf = attnbound::approx::paper_form(layer, aug);
   const long n = X.rows();
-  double r = 0.0;
-  for (long i = 0; i < n; ++i)
-    for (long j = i + 1; j < n; ++j) r = std::max(r, (X.row(i) - X.row(j)).norm());
+  const double r = diameter_estimate(X);
   const Matrix T = token_columns(X, aug);
   double sum = 0.0;
   for (std::size_t h = 0; h < pf.A.size(); ++h) {
@@ -111,9 +119,7 @@ double ulocal_repaired_value(const AttentionLayer& layer, const Matrix& X) {
   const bool aug = needs_augmentation(layer);
   const auto pf = attnbound::approx::paper_form(layer, aug);
   const long n = X.rows();
-  double r = 0.0;
-  for (long i = 0; i < n; ++i)
-    for (long j = i + 1; j < n; ++j) r = std::max(r, (X.row(i) - X.row(j)).norm());
+  const double r = diameter_estimate(X);
   const double tau = r * r / 2, nn = static_cast<double>(n);
   const Matrix T = token_columns(X, aug);
   double sum = 0.0;
