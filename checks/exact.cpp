@@ -52,17 +52,4 @@ bool certainly_at_most(const MpInterval& x, double v) {
   return ok;
 }
 
-bool certainly_le(const MpInterval& a, const MpInterval& b) {
-  if (a.is_empty() || b.is_empty()) return false;
-  mpfr_t ra, lb;
-  mpfr_init2(ra, a.precision());
-  mpfr_init2(lb, b.precision());
-  mpfi_get_right(ra, a.raw());
-  mpfi_get_left(lb, b.raw());
-  const bool ok = mpfr_lessequal_p(ra, lb) != 0;
-  mpfr_clear(ra);
-  mpfr_clear(lb);
-  return ok;
-}
-
 }  // namespace attnbound::check

@@ -87,8 +87,6 @@ std::string dec_upper(const MpInterval& x, int digits = 17);
 bool certainly_at_least(const MpInterval& x, double v);
 /// True if every element of x is <= v.
 bool certainly_at_most(const MpInterval& x, double v);
-/// True if every element of a is <= every element of b.
-bool certainly_le(const MpInterval& a, const MpInterval& b);
 
 // ---- region ---------------------------------------------------------------------------------
 

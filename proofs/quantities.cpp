@@ -128,14 +128,6 @@ std::optional<MpInterval> lowrank_norm(const Matrix& P, const Matrix& Q) {
   return sqrt(MpInterval::hull(lam_lo, lam_hi));
 }
 
-Matrix with_bias(const Matrix& W, const Vector& b, bool augment) {
-  if (!augment) return W;
-  Matrix M(W.rows(), W.cols() + 1);
-  M.leftCols(W.cols()) = W;
-  M.col(W.cols()) = b;
-  return M;
-}
-
 }  // namespace
 
 ModelQuantities model_quantities(const AttentionLayer& layer, double R) {

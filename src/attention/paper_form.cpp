@@ -4,8 +4,6 @@
 
 namespace attnbound {
 
-namespace {
-// [W, b] : the weight with its bias appended as a last column (exact).
 Matrix with_bias(const Matrix& W, const Vector& b, bool augment) {
   if (!augment) return W;
   Matrix M(W.rows(), W.cols() + 1);
@@ -13,7 +11,6 @@ Matrix with_bias(const Matrix& W, const Vector& b, bool augment) {
   M.col(W.cols()) = b;
   return M;
 }
-}  // namespace
 
 bool needs_augmentation(const AttentionLayer& layer) {
   for (const Head& h : layer.heads)

@@ -22,6 +22,9 @@ PaperFormEnclosure paper_form_enclosure(const AttentionLayer& layer, bool augmen
 /// True if some head has a non-zero query or key bias (then the augmented form is needed).
 bool needs_augmentation(const AttentionLayer& layer);
 
+/// [W, b] when `augment` (the bias appended as a last column, exact), else W.
+Matrix with_bias(const Matrix& W, const Vector& b, bool augment);
+
 namespace approx {
 /// Floating-point (A_h, V_h) (augmented if requested). No guarantee: for building witnesses.
 struct PaperForm {

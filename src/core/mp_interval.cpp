@@ -219,6 +219,19 @@ std::string MpInterval::str(int digits) const {
   return s;
 }
 
+bool certainly_le(const MpInterval& a, const MpInterval& b) {
+  if (a.is_empty() || b.is_empty()) return false;
+  mpfr_t ra, lb;
+  mpfr_init2(ra, a.precision());
+  mpfr_init2(lb, b.precision());
+  mpfi_get_right(ra, a.raw());
+  mpfi_get_left(lb, b.raw());
+  const bool r = mpfr_lessequal_p(ra, lb) != 0;
+  mpfr_clear(ra);
+  mpfr_clear(lb);
+  return r;
+}
+
 bool certainly_less(const MpInterval& a, const MpInterval& b) {
   if (a.is_empty() || b.is_empty()) return false;
   mpfr_t ra, lb;

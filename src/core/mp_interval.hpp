@@ -96,6 +96,8 @@ MpInterval operator*(MpInterval a, const MpInterval& b);
 MpInterval operator/(MpInterval a, const MpInterval& b);
 
 bool certainly_less(const MpInterval& a, const MpInterval& b);
+/// True if every element of a is <= every element of b (false if either is empty).
+bool certainly_le(const MpInterval& a, const MpInterval& b);
 bool certainly_positive(const MpInterval& a);
 std::ostream& operator<<(std::ostream& os, const MpInterval& x);
 
