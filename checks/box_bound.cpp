@@ -17,10 +17,16 @@
 //              top eigenvalue of [[a, β], [β, λ₂]]. That is <= T = U² iff a <= T and
 //              (T − a)(T − λ₂) >= β², i.e. λ₂ <= T − β²/(T − a). The checker computes that
 //              threshold λ* from the claim and proves ‖J P⊥‖² < λ* directly.
+//  vertex      (mean-value parts available, only when the centred form fails) the engine's vertex
+//              form: J(X) ∈ Σ_{k∈S} δ_k D_k + W with the affine part kept exact; every vertex
+//              matrix W ± r_k D_k (k ∈ S) must have ‖·‖ < U (vertex_form_below).
 // J v̂ and JᵀJ v̂ over the box are each the intersection of the matrix-free JVP/VJP enclosure with
 // the product by J(B) (both valid). Over box ∩ ball the box is first contracted to the ball.
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
+#include <vector>
 
 #include "internal.hpp"
 #include "linalg/linalg.hpp"
@@ -162,11 +168,18 @@ void intersect_into(MpMatrix& A, const MpVector& flat) {
   intersect_into(A, B);
 }
 
-/// J(c) + Σ_k ∂J/∂x_k(B)·[−r_k, r_k] in MPFI (the mean-value form of the Jacobian over the box).
-MpMatrix mean_value_jacobian(const AttentionLayer& layer, const CBox& box, const Matrix& c) {
+/// The mean-value pieces over the box: J(X) = J(c) + Σ_k δ_k G_k, |δ_k| <= r_k, G_k ∈ dJ[k].
+struct MeanValueParts {
+  MpMatrix Jc;
+  std::vector<MpMatrix> dJ;  // ∂J/∂x_k over the box, for the coordinates with r_k > 0
+  std::vector<MpInterval> r;
+};
+
+MeanValueParts mean_value_parts(const AttentionLayer& layer, const CBox& box, const Matrix& c) {
   const long n = box.n(), d = box.d();
   const MpMatrix B = enclosure(box);
-  MpMatrix J = assemble_jacobian_mp(layer, jacobian_parts(layer, forward<MpInterval>(layer, as_mp(c))));
+  MeanValueParts p;
+  p.Jc = assemble_jacobian_mp(layer, jacobian_parts(layer, forward<MpInterval>(layer, as_mp(c))));
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
       const MpInterval r = hull(MpInterval(c(i, a)) - MpInterval(box.lo(i, a)),
@@ -176,10 +189,80 @@ MpMatrix mean_value_jacobian(const AttentionLayer& layer, const CBox& box, const
       for (long t = 0; t < n; ++t)
         for (long b = 0; b < d; ++b) XD(t, b) = Dual<MpInterval>(B(t, b), MpInterval(t == i && b == a ? 1 : 0));
       const auto JD = assemble_jacobian_mp(layer, jacobian_parts(layer, forward<Dual<MpInterval>>(layer, XD)));
-      const MpInterval span = hull(-r, r);
-      for (Eigen::Index k = 0; k < J.size(); ++k) J.data()[k] += JD.data()[k].d * span;
+      MpMatrix G(JD.rows(), JD.cols());
+      for (Eigen::Index k = 0; k < G.size(); ++k) G.data()[k] = JD.data()[k].d;
+      p.dJ.push_back(std::move(G));
+      p.r.push_back(r);
     }
+  return p;
+}
+
+/// J(c) + Σ_k ∂J/∂x_k(B)·[−r_k, r_k] in MPFI (the mean-value form of the Jacobian over the box).
+MpMatrix mean_value_jacobian(const MeanValueParts& p) {
+  MpMatrix J = p.Jc;
+  for (std::size_t k = 0; k < p.dJ.size(); ++k) {
+    const MpInterval span = hull(-p.r[k], p.r[k]);
+    for (Eigen::Index e = 0; e < J.size(); ++e) J.data()[e] += p.dJ[k].data()[e] * span;
+  }
   return J;
+}
+
+/// The vertex form (src/bound/box.cpp, vertex_bound), re-derived in MPFI: with D_k a point of
+/// dJ[k] and E_k = |dJ[k] − D_k|, for the m <= 8 coordinates S of largest r_k‖D_k‖_F,
+///   J(X) ∈ Σ_{k∈S} δ_k D_k + W,  W = J(c) + Σ_{k∉S} dJ[k]·[−r_k, r_k] + Σ_{k∈S} [−r_k E_k, r_k E_k],
+/// and the affine part is a convex combination of its vertex values, so ‖J(X)‖ < U for all X in
+/// the box once every vertex matrix W + Σ_{k∈S} ±r_k D_k has ‖·‖ < U (linalg's verified norm of
+/// its double-interval enclosure). Returns false at the first vertex not proved.
+bool vertex_form_below(const MeanValueParts& p, const MpInterval& U) {
+  const std::size_t K = p.dJ.size();
+  if (K == 0) return norm_below_mp(p.Jc, U);
+  std::vector<Matrix> D(K);
+  std::vector<std::pair<double, std::size_t>> weight(K);
+  for (std::size_t k = 0; k < K; ++k) {
+    D[k].resize(p.dJ[k].rows(), p.dJ[k].cols());
+    for (Eigen::Index e = 0; e < D[k].size(); ++e) D[k](e) = p.dJ[k].data()[e].mid_approx();
+    weight[k] = {p.r[k].mid_approx() * D[k].norm(), k};
+  }
+  std::sort(weight.begin(), weight.end(), std::greater<>());
+  const std::size_t m = std::min<std::size_t>(K, 8);
+  MpMatrix W = p.Jc;
+  std::vector<MpMatrix> step(m);
+  for (std::size_t j = 0; j < K; ++j) {
+    const std::size_t k = weight[j].second;
+    const MpInterval span = hull(-p.r[k], p.r[k]);
+    if (j < m) {
+      step[j].resize(W.rows(), W.cols());
+      for (Eigen::Index e = 0; e < W.size(); ++e) {
+        const MpInterval Dk(D[k](e));
+        W.data()[e] += span * mag(p.dJ[k].data()[e] - Dk);
+        step[j].data()[e] = p.r[k] * Dk;
+      }
+    } else {
+      for (Eigen::Index e = 0; e < W.size(); ++e) W.data()[e] += p.dJ[k].data()[e] * span;
+    }
+  }
+  // The 2^m vertex matrices in outward-rounded double intervals (exact enclosures of the MPFI
+  // ones), each bounded by linalg's verified norm: MPFI Gram + Cholesky per vertex made this form
+  // dominate the check time.
+  UpwardScope up;
+  const auto to_double = [](const MpMatrix& A) {
+    IMatrix B(A.rows(), A.cols());
+    for (Eigen::Index e = 0; e < A.size(); ++e) B(e) = A.data()[e].to_interval();
+    return B;
+  };
+  const IMatrix Wd = to_double(W);
+  std::vector<IMatrix> stepd(m);
+  for (std::size_t j = 0; j < m; ++j) stepd[j] = to_double(step[j]);
+  const double u = U.lower_down();
+  for (unsigned long s = 0; s < (1ul << m); ++s) {
+    IMatrix M = Wd;
+    for (std::size_t j = 0; j < m; ++j) {
+      if (s >> j & 1ul) M += stepd[j];
+      else M -= stepd[j];
+    }
+    if (!(norm2_upper(M).value() < u)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -244,17 +327,26 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
     throw Invalid("‖J‖ <= " + dec(U) + " not proved: the checker's bound is " + dec(plain));
   }
   const Matrix c = centre(box);
+  std::optional<MeanValueParts> parts;
   if (mp && N <= kMeanValueLimit) {
-    intersect_into(Jmp, mean_value_jacobian(layer, box, c));
+    parts = mean_value_parts(layer, box, c);
+    intersect_into(Jmp, mean_value_jacobian(*parts));
     if (norm_below_mp(Jmp, MpInterval(U)))
       return "Jacobian over the box ∩ its mean-value form, ‖J‖ < U by MPFI Gram + interval Cholesky";
   }
+  // The last resort, tried only when the centred form below fails: the vertex form.
+  auto vertex_or_fail = [&](const std::string& why) -> std::string {
+    if (parts && vertex_form_below(*parts, MpInterval(U)))
+      return "vertex form of the mean-value Jacobian (MPFI parts), every vertex matrix ‖·‖ < U by linalg's "
+             "verified norm";
+    throw Invalid(why);
+  };
 
   // ---- centred second-order form --------------------------------------------------------------
   Matrix v = hint_in;
   if (v.rows() != n || v.cols() != d || !(v.norm() > 0)) v = approx::jacobian_norm(layer, c, 200, 1e-12).right;
   if (!(v.norm() > 0) || !v.allFinite())
-    throw Invalid("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
+    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
   const MpMatrix vI = as_mp(v);
   const Vector vflat = flatten<double>(v);
   const MpInterval nv2 = sum_squares(vI);
@@ -303,7 +395,7 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
   const MpInterval Bt = (beta2.upper_point() / nv2).upper_point();
 
   if (!certainly_less(A, T))
-    throw Invalid("‖J‖ <= " + dec(U) + " not proved: plain bound fails and the centred form has a = ‖Jv̂‖²/‖v̂‖² up to " +
+    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: plain bound fails and the centred form has a = ‖Jv̂‖²/‖v̂‖² up to " +
                   dec_upper(A, 12) + " >= U² (direction too far from the top singular vector?)");
   const MpInterval gap = (T - A).lower_point();
   const MpInterval lambda_star = (T - (Bt / gap).upper_point()).lower_point();
@@ -318,8 +410,9 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
       return "centred second-order form (MPFI, Dual<MpInterval> gradient), ‖J P⊥‖² < λ* = U² − β²/(U² − a)";
     const double l2 = norm2_upper(M2).value();
     const MpInterval L = square(MpInterval(l2)).upper_point();
-    throw Invalid("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " + dec(norm2_upper(Jmp).value()) +
-                  " (plain) and " + dec(centred_value(A, Bt, L)) + " (centred)");
+    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " +
+                          dec(norm2_upper(Jmp).value()) + " (plain) and " + dec(centred_value(A, Bt, L)) +
+                          " (centred); the vertex form failed too");
   }
   // Large: the same in double intervals with linalg's norm for λ₂.
   MidRad M2;
@@ -346,8 +439,8 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
   if (certainly_le(L, lambda_star))
     return "centred second-order form (MPFI parts, Dual<MpInterval> gradient; ‖J P⊥‖ <= " + dec(s2) +
            " by linalg's verified norm)";
-  throw Invalid("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " + dec(plain) + " (plain) and " +
-                dec(centred_value(A, Bt, L)) + " (centred)");
+  return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " + dec(plain) +
+                        " (plain) and " + dec(centred_value(A, Bt, L)) + " (centred)");
 }
 
 }  // namespace attnbound::check

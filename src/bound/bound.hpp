@@ -149,8 +149,11 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X,
 /// Upper bound of sup_{X ∈ box} ‖J(X)‖ alone (the branch-and-bound leaf bound); with `ball`, of
 /// sup over box ∩ ball (the box is contracted to the ball and the first-order term of the centred
 /// form is also bounded by linear maximisation over B_R). `hint` is an approximate top right
-/// singular vector at the box centre (computed if empty).
+/// singular vector at the box centre (computed if empty). The vertex form, the costly part, is
+/// skipped once the other bounds are <= `enough` (the caller can close the box already). If
+/// `sensitivity` is given it receives r_k ‖∂J/∂x_k(B)‖_F per coordinate (a float, for choosing the
+/// split; empty when not computed).
 UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr,
-                     const BallProduct* ball = nullptr);
+                     const BallProduct* ball = nullptr, double enough = 0.0, Matrix* sensitivity = nullptr);
 
 }  // namespace attnbound

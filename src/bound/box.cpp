@@ -11,8 +11,19 @@
 // where the gradient is one Dual<Interval> VJP (forward-over-reverse). Since β² and the width of
 // ∇a(B)·(X − c) beyond its first-order part are O(ε²), the overestimation is O(ε²) when the top
 // singular value is simple; the plain bound ‖J(B)‖ (O(ε)) is also computed and the smaller kept.
+// Over box ∩ B_R the first-order term of a is maximised over the ball too (ball_linear_sup),
+// which keeps the form second order at a maximum on the sphere.
+//
+// For n·d <= 24 a third bound, the vertex form (vertex_bound below), keeps the linear part of
+// J(X) − J(c) exact instead of enclosing it entrywise: it is second order even where the top
+// singular value is not simple or the box is too wide for the 2 × 2 reduction (β large), which is
+// where most branch-and-bound boxes live. The minimum of the three is returned.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <optional>
+#include <vector>
 
 #include "bound/bab.hpp"
 #include "bound/bound.hpp"
@@ -48,11 +59,21 @@ IMatrix intersect(const IMatrix& A, const IMatrix& B) {
   return C;
 }
 
-// J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] with r_k >= |x_k − c_k| on the box. Requires UpwardScope.
-IMatrix centred_jacobian(const AttentionLayer& layer, const Box& box, const Matrix& c) {
+// The mean-value pieces of the Jacobian over a box: J(X) = J(c) + Σ_k δ_k G_k with δ = X − c,
+// |δ_k| <= r_k and every G_k (the averaged ∂J/∂x_k along the segment) inside dJ[k] = ∂J/∂x_k(B).
+struct MeanValueParts {
+  IMatrix Jc;                // J(c), enclosed
+  std::vector<IMatrix> dJ;   // ∂J/∂x_k over the box (one per coordinate with r_k > 0)
+  std::vector<double> r;     // r_k >= |x_k − c_k| on the box
+  std::vector<std::pair<long, long>> coord;  // the token and feature of each k
+};
+
+// Requires UpwardScope. One Dual<Interval> Jacobian per moving coordinate.
+MeanValueParts mean_value_parts(const AttentionLayer& layer, const Box& box, const Matrix& c) {
   const long n = box.n(), d = box.d();
   const IMatrix B = box.enclosure();
-  IMatrix Jc = jacobian<Interval>(layer, forward<Interval>(layer, point_matrix(c)));
+  MeanValueParts p;
+  p.Jc = jacobian<Interval>(layer, forward<Interval>(layer, point_matrix(c)));
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
       const double r = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
@@ -61,10 +82,96 @@ IMatrix centred_jacobian(const AttentionLayer& layer, const Box& box, const Matr
       for (long t = 0; t < n; ++t)
         for (long b = 0; b < d; ++b) XD(t, b) = Dual<Interval>(B(t, b), point(t == i && b == a ? 1.0 : 0.0));
       const Mat<Dual<Interval>> JD = jacobian<Dual<Interval>>(layer, forward<Dual<Interval>>(layer, XD));
-      const Interval span = hull(-r, r);
-      for (Eigen::Index e = 0; e < Jc.size(); ++e) Jc(e) += JD(e).d * span;
+      IMatrix G(JD.rows(), JD.cols());
+      for (Eigen::Index e = 0; e < G.size(); ++e) G(e) = JD(e).d;
+      p.dJ.push_back(std::move(G));
+      p.r.push_back(r);
+      p.coord.emplace_back(i, a);
     }
-  return Jc;
+  return p;
+}
+
+// J(c) + Σ_k dJ[k]·[−r_k, r_k]: an enclosure of J over the box. Requires UpwardScope.
+IMatrix centred_jacobian(const MeanValueParts& p) {
+  IMatrix J = p.Jc;
+  for (std::size_t k = 0; k < p.dJ.size(); ++k) {
+    const Interval span = hull(-p.r[k], p.r[k]);
+    for (Eigen::Index e = 0; e < J.size(); ++e) J(e) += p.dJ[k](e) * span;
+  }
+  return J;
+}
+
+// The vertex form. Split each dJ[k] as D_k ± E_k (D_k a double matrix). For the m coordinates S
+// with the largest r_k‖D_k‖, δ_k G_k = δ_k D_k + (something in ±r_k E_k); the others stay as
+// intervals. Hence J(X) = L(δ_S) + w with L(δ_S) = Σ_{k∈S} δ_k D_k affine and w in the fixed
+// interval matrix W = J(c) + Σ_{k∉S} dJ[k]·[−r_k, r_k] + Σ_{k∈S} [−r_k E_k, r_k E_k]. L(δ_S) is
+// a convex combination of its values at the 2^m vertices s, so J(X) = Σ_s λ_s (L(s) + w) with
+// every L(s) + w in the interval matrix M_s = W + L(s), and by convexity of the norm
+//   ‖J(X)‖ <= max_s sup_{M ∈ M_s} ‖M‖ <= max_s norm2_upper(M_s).
+// The linear part is kept exactly, so the excess over sup_box ‖J‖ is O(r²) (the E_k are O(r)),
+// where the plain and mean-value enclosures lose O(r). Stops early (returning +inf) once a vertex
+// exceeds `give_up`: the caller already has a better bound. Requires UpwardScope.
+constexpr int kVertexCoordinates = 8;  // at most 2^8 = 256 verified 2^m small norms per box
+
+double vertex_bound(const MeanValueParts& p, double give_up) {
+  const std::size_t K = p.dJ.size();
+  if (K == 0) return norm2_upper(p.Jc).value();
+  std::vector<Matrix> D(K), E(K);
+  std::vector<std::pair<double, std::size_t>> weight(K);
+  for (std::size_t k = 0; k < K; ++k) {
+    const IMatrix& G = p.dJ[k];
+    D[k].resize(G.rows(), G.cols());
+    E[k].resize(G.rows(), G.cols());
+    for (Eigen::Index e = 0; e < G.size(); ++e) {
+      double m = 0.5 * G(e).lower() + 0.5 * G(e).upper();
+      if (!(m >= G(e).lower() && m <= G(e).upper())) m = G(e).lower();
+      D[k](e) = m;
+      E[k](e) = mag(G(e) - point(m));
+    }
+    weight[k] = {p.r[k] * D[k].norm(), k};
+  }
+  std::sort(weight.begin(), weight.end(), std::greater<>());
+  const std::size_t m = std::min<std::size_t>(K, kVertexCoordinates);
+  IMatrix W = p.Jc;
+  for (std::size_t j = 0; j < K; ++j) {
+    const std::size_t k = weight[j].second;
+    if (j < m) {
+      for (Eigen::Index e = 0; e < W.size(); ++e) W(e) += hull(-p.r[k], p.r[k]) * point(E[k](e));
+    } else {
+      const Interval span = hull(-p.r[k], p.r[k]);
+      for (Eigen::Index e = 0; e < W.size(); ++e) W(e) += p.dJ[weight[j].second](e) * span;
+    }
+  }
+  // The vertex matrices share W's radius; only midpoints change. M_s ⊆ mid_s ± rad with
+  // mid_s = fl(W.mid + Σ_j ±(r_k D_k).mid) (any rounding: |fl − exact| <= γ_{2(m+2)}·Σ|terms|, the
+  // directed-rounding unit being 2u) and rad = W.rad + Σ_j (r_k D_k).rad + that rounding bound,
+  // so sup_{M_s} ‖·‖ <= ‖mid_s‖ + ‖rad‖₂ with ‖rad‖₂ <= ‖rad‖_F computed once.
+  const MidRad w = to_midrad(W);
+  std::vector<Matrix> step(m);
+  Matrix rad = w.rad, absum = w.mid.cwiseAbs();
+  for (std::size_t j = 0; j < m; ++j) {
+    const std::size_t k = weight[j].second;
+    IMatrix t(W.rows(), W.cols());
+    for (Eigen::Index e = 0; e < W.size(); ++e) t(e) = point(p.r[k]) * point(D[k](e));
+    MidRad tm = to_midrad(t);
+    rad += tm.rad;
+    absum += tm.mid.cwiseAbs();
+    step[j] = std::move(tm.mid);
+  }
+  rad += (static_cast<double>(m + 2) * 0x1p-50) * absum;  // >= γ_{2(m+2)}: 8(m+2)u
+  const double rad_norm = std::sqrt(rad.squaredNorm());
+  double worst = 0.0;
+  Matrix mid(W.rows(), W.cols());
+  for (unsigned long s = 0; s < (1ul << m); ++s) {
+    mid = w.mid;
+    for (std::size_t j = 0; j < m; ++j) {
+      if (s >> j & 1ul) mid += step[j];
+      else mid -= step[j];
+    }
+    worst = std::max(worst, norm2_upper(mid).value() + rad_norm);
+    if (!(worst < give_up)) return INFINITY;
+  }
+  return worst;
 }
 
 // Upper bound of Σ y_i² over an interval vector (requires UpwardScope).
@@ -79,7 +186,9 @@ double sumsq_up(const IMatrix& Y) {
 
 }  // namespace
 
-UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hint, const BallProduct* ball) {
+UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hint, const BallProduct* ball,
+                     double enough, Matrix* sensitivity) {
+  if (sensitivity) sensitivity->resize(0, 0);
   // Over box ∩ ball it suffices to work on the contracted box (a superset of the intersection).
   if (ball && ball->certainly_disjoint(box_in)) return UpperBound::proved(0.0);  // sup over ∅
   const Box box = ball ? ball->contract(box_in) : box_in;
@@ -98,7 +207,19 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   // J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] (one Dual<Interval> Jacobian per coordinate), which has
   // O(width) overestimation where the naive form suffers from dependency.
   IMatrix JB = jacobian<Interval>(layer, sB);
-  if (!box.is_point() && n * d <= kCentredJacobianLimit) JB = intersect(JB, centred_jacobian(layer, box, c));
+  std::optional<MeanValueParts> parts;
+  if (!box.is_point() && n * d <= kCentredJacobianLimit) {
+    parts = mean_value_parts(layer, box, c);
+    JB = intersect(JB, centred_jacobian(*parts));
+    if (sensitivity) {  // r_k ‖∂J/∂x_k(B)‖_F: how much coordinate k widens the enclosure
+      *sensitivity = Matrix::Zero(n, d);
+      for (std::size_t k = 0; k < parts->dJ.size(); ++k) {
+        double f = 0;
+        for (Eigen::Index e = 0; e < parts->dJ[k].size(); ++e) f += mag(parts->dJ[k](e)) * mag(parts->dJ[k](e));
+        (*sensitivity)(parts->coord[k].first, parts->coord[k].second) = parts->r[k] * std::sqrt(f);
+      }
+    }
+  }
   const UpperBound plain = norm2_upper(JB);
   if (box.is_point() || !(v.norm() > 0)) return plain;
 
@@ -127,20 +248,19 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
     for (long a = 0; a < d; ++a) r(i, a) = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
   // a(X) − a(c) = ∇a(ξ)·(X − c) with ∇a(ξ) ∈ G = 2 gD.d. Per token, sup g·(x − c) over the box
   // is Σ_a mag(g_a) r_a; inside the ball it is also at most R‖g‖ − g·c (linear maximisation over
-  // B_R), which is second order when c is near the sphere and g points outward.
+  // B_R, ball_linear_sup), which is second order when c is near the sphere and g points outward.
   double a_up = sumsq_up(hc);
   for (long i = 0; i < n; ++i) {
     double box_lin = 0;
     for (long a = 0; a < d; ++a) box_lin += 2.0 * mag(gD(i, a).d) * r(i, a);
     if (ball) {
-      Interval g2 = point(0.0), gc = point(0.0);
+      std::vector<Interval> g(static_cast<std::size_t>(d));
+      std::vector<double> ci(static_cast<std::size_t>(d));
       for (long a = 0; a < d; ++a) {
-        const Interval g = point(2.0) * gD(i, a).d;
-        g2 += square(g);
-        gc += g * point(c(i, a));
+        g[a] = point(2.0) * gD(i, a).d;
+        ci[a] = c(i, a);
       }
-      const double ball_lin = (point(ball->R) * sqrt(point(g2.upper())) - gc).upper();
-      box_lin = std::min(box_lin, ball_lin);
+      box_lin = std::min(box_lin, ball_linear_sup(g.data(), ci.data(), d, ball->R));
     }
     a_up += box_lin;
   }
@@ -172,7 +292,10 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   const Interval half = point(0.5);
   const Interval bound2 = (a + l2) * half + sqrt(square((a - l2) * half) + beta2_over);
   const UpperBound centred = UpperBound::proved(sqrt(point(bound2.upper())).upper());
-  return min(plain, centred);
+  UpperBound best = min(plain, centred);
+  // The vertex form costs 2^m small verified norms: skip it when the box is already closed.
+  if (parts && !(best.value() <= enough)) best = min(best, UpperBound::proved(vertex_bound(*parts, best.value())));
+  return best;
 }
 
 Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOptions& opt) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <vector>
@@ -120,6 +121,40 @@ std::string describe(const Region& r) {
     os << "ball product B_R^n, R=" << bp.R << ", n=" << bp.n << ", d=" << bp.d;
   }
   return os.str();
+}
+
+// Upper bound of sup { g·(x − c) : g ∈ G, ‖x‖ <= R } for an interval vector G (one token's
+// gradient enclosure) and an exact centre c. Requires UpwardScope. Two proved bounds, the smaller
+// returned:
+//  crude  R‖g‖ − g·c with ‖g‖ and g·c enclosed over G: loses ~2R·rad(G), first order in the box
+//         width even where the linear maximiser over B_R lies in the box;
+//  sharp  with g = m + Δ (m ∈ G a double, |Δ_a| <= ρ_a) and ĝ = m/‖m‖, the concavity estimate
+//         ‖m + Δ‖ <= ‖m‖ + Δ·ĝ + ‖Δ‖²/(2‖m‖) (square the right side, t = Δ·ĝ, s = ‖Δ‖²/(2‖m‖):
+//         (‖m‖ + t + s)² >= ‖m‖² + 2‖m‖t + 2‖m‖s = ‖m + Δ‖², and ‖m‖ + t + s >= 0) gives
+//           R‖g‖ − g·c <= R‖m‖ − m·c + Σ_a ρ_a |Rĝ_a − c_a| + R‖ρ‖²/(2‖m‖),
+//         whose excess over the linearisation is O(ρ·|Rĝ − c| + ρ²): second order at a boundary
+//         maximum, where c is near the sphere and the gradient points along it (KKT).
+double ball_linear_sup(const Interval* g, const double* c, long d, double R) {
+  Interval g2 = point(0.0), gc = point(0.0), m2 = point(0.0), mc = point(0.0);
+  std::vector<double> m(static_cast<std::size_t>(d)), rho(static_cast<std::size_t>(d));
+  double rho2 = 0;
+  for (long a = 0; a < d; ++a) {
+    g2 += square(g[a]);
+    gc += g[a] * point(c[a]);
+    m[a] = 0.5 * g[a].lower() + 0.5 * g[a].upper();
+    if (!(m[a] >= g[a].lower() && m[a] <= g[a].upper())) m[a] = g[a].lower();
+    rho[a] = mag(g[a] - point(m[a]));
+    rho2 += rho[a] * rho[a];
+    m2 += square(point(m[a]));
+    mc += point(m[a]) * point(c[a]);
+  }
+  const double crude = (point(R) * sqrt(point(g2.upper())) - gc).upper();
+  const Interval norm_m = sqrt(m2);
+  if (!(norm_m.lower() > 0)) return crude;
+  double lin = (point(R) * norm_m - mc).upper();
+  for (long a = 0; a < d; ++a) lin += rho[a] * mag(point(R) * (point(m[a]) / norm_m) - point(c[a]));
+  lin += (point(R) * point(rho2) / (point(2.0) * point(norm_m.lower()))).upper();
+  return std::isfinite(lin) ? std::min(crude, lin) : crude;
 }
 
 }  // namespace attnbound

@@ -61,6 +61,13 @@ struct BallProduct {
   bool certainly_covers(const Box& b) const;
 };
 
+/// Upper bound of sup { g·(x − c) : g ∈ G, ‖x‖₂ <= R } for an interval vector G (length d) and an
+/// exact centre c: the first-order term of a leaf bound over box ∩ B_R. The minimum of two proved
+/// bounds: R‖g‖ − g·c enclosed over G (first order in rad G), and, with g = m + Δ, |Δ| <= ρ,
+/// ĝ = m/‖m‖, the concavity estimate R‖m‖ − m·c + Σ_a ρ_a|Rĝ_a − c_a| + R‖ρ‖²/(2‖m‖) (second
+/// order where c ≈ Rĝ, i.e. at a maximum on the sphere). Requires an UpwardScope.
+double ball_linear_sup(const Interval* G, const double* c, long d, double R);
+
 /// Region of a certify run.
 using Region = std::variant<Box, BallProduct>;
 
