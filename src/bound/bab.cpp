@@ -143,6 +143,8 @@ class Search {
   Bracket result_;
   BabStats st_;
   double last_progress_ = 0.0;
+  std::atomic<std::size_t> ticket_{0};
+  static constexpr std::size_t kLongAscentEvery = 256;
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
 
@@ -174,12 +176,15 @@ class Search {
       best_est = result_.lower.value();
     }
     n.upper = box_upper(layer_, n.box, &hint, ball_, best_est * (1 + opt_.tol), &n.sensitivity);
-    // Lower candidate: the centre, and a short ascent when it is competitive.
-    if (est.sigma.value() > best_est && inside(region_, c)) {
+    // Lower candidate: the centre, and a short ascent when it is competitive. Every
+    // kLongAscentEvery-th box (a child of the box with the largest upper bound, so near where the
+    // maximum may be) also gets a long ascent: short ones stall on slowly rising ridges.
+    const bool long_ascent = ticket_.fetch_add(1) % kLongAscentEvery == 0;
+    if ((est.sigma.value() > best_est || long_ascent) && inside(region_, c)) {
       Witness w{"box centre", c, est.right};
       if (opt_.ascent_steps > 0) {
         approx::AscentOptions ao;
-        ao.steps = opt_.ascent_steps;
+        ao.steps = long_ascent ? std::max(opt_.ascent_steps, 60) : opt_.ascent_steps;
         ao.power_iterations = 40;
         Witness a = approx::ascend(layer_, region_, c, ao);
         if (inside(region_, a.X)) w = a;
