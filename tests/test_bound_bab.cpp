@@ -93,3 +93,50 @@ TEST(BoundBab, SymmetryTests) {
   EXPECT_FALSE(permutation_symmetric(causal, Region(BallProduct{2, 1, 1.0})));
   EXPECT_TRUE(sign_symmetric(causal, Region(BallProduct{2, 1, 1.0})));
 }
+
+TEST(BoundBab, AscentFromAThousandStartsNeverExceedsTheCertifiedUpper) {
+  // The acceptance test: a certified Lip(f|S) upper bound must dominate the rigorous value
+  // ‖J(X)v‖/‖v‖ at the end of projected ascent from 1000 random starts inside S. One ball product
+  // (unmasked, so the permutation and sign symmetries prune boxes) and one box (causal).
+  std::mt19937_64 rng(seed(6002));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.heads = 1;
+  sp.paper = true;
+  for (const Mask mask : {Mask::none, Mask::causal}) {
+    sp.mask = mask;
+    AttentionLayer L = random_layer(sp, rng);
+    const long n = 2;
+    const Region region = mask == Mask::none ? Region(BallProduct{n, 2, 1.0})
+                                             : Region(Box::around(random_tokens(n, 2, 0.5, rng), 0.4));
+    BabOptions o;
+    o.tol = 5e-2;
+    o.time_limit = 20;
+    o.threads = 2;
+    const Bracket b = branch_and_bound(L, region, o);
+    ASSERT_TRUE(std::isfinite(b.upper.value()));
+    approx::AscentOptions ao;
+    ao.steps = 12;
+    ao.power_iterations = 30;
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    double worst = 0;
+    for (int s = 0; s < 1000; ++s) {
+      Matrix X0(n, 2);
+      if (const BallProduct* ball = std::get_if<BallProduct>(&region)) {
+        X0 = ball->project(Matrix::NullaryExpr(n, 2, [&] { return u(rng); }));
+      } else {
+        const Box& box = std::get<Box>(region);
+        X0 = box.lo + (box.hi - box.lo).cwiseProduct(Matrix::NullaryExpr(n, 2, [&] { return 0.5 + 0.5 * u(rng); }));
+        X0 = box.project(X0);
+      }
+      const Witness w = approx::ascend(L, region, X0, ao);
+      const double l = evaluate_witness(L, w.X, w.dir).value();
+      worst = std::max(worst, l);
+      ASSERT_LE(l, b.upper.value()) << "mask " << static_cast<int>(mask) << " start " << s;
+    }
+    // The ascents reach the bracket: the test compares against values that matter.
+    EXPECT_GT(worst, b.lower.value() * (1 - 5e-2)) << "mask " << static_cast<int>(mask);
+    RecordProperty(mask == Mask::none ? "ball_upper_over_best_ascent" : "box_upper_over_best_ascent",
+                   std::to_string(b.upper.value() / worst));
+  }
+}
