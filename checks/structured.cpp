@@ -26,12 +26,17 @@ Matrix dist(const IM& A, const IM& B) {
   const Matrix negB = -mB;
   Matrix C;
   C.noalias() = negB * mA.transpose();  // >= −b·a
+  // Row norms once (the same upward sums as before, hoisted: rows of a column-major matrix are
+  // strided, and recomputing them per pair made this the check's hot spot at n = 1024).
+  const Vector b2 = mB.rowwise().squaredNorm(), br2 = rB.rowwise().squaredNorm();
+  Vector br(br2.size());
+  for (Eigen::Index i = 0; i < br.size(); ++i) br(i) = std::sqrt(br2(i));
   Matrix D(mB.rows(), mA.rows());
   for (Eigen::Index l = 0; l < D.cols(); ++l) {
     const double a2 = mA.row(l).squaredNorm(), ar = std::sqrt(rA.row(l).squaredNorm());
     for (Eigen::Index i = 0; i < D.rows(); ++i) {
-      const double q = mB.row(i).squaredNorm() + a2 + 2.0 * C(i, l);
-      D(i, l) = std::sqrt(std::max(q, 0.0)) + ar + std::sqrt(rB.row(i).squaredNorm());
+      const double q = b2(i) + a2 + 2.0 * C(i, l);
+      D(i, l) = std::sqrt(std::max(q, 0.0)) + ar + br(i);
     }
   }
   return D;
