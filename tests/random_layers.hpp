@@ -5,6 +5,7 @@
 
 #include "core/core.hpp"
 #include "model/layer.hpp"
+#include "region/region.hpp"
 
 namespace attnbound::testing {
 
@@ -88,6 +89,13 @@ Mat<T> cast_tokens(const Matrix& X) {
   for (Eigen::Index i = 0; i < X.rows(); ++i)
     for (Eigen::Index j = 0; j < X.cols(); ++j) Y(i, j) = T(X(i, j));
   return Y;
+}
+
+/// A uniformly random point of the box (projected, so exactly inside).
+inline Matrix random_point_in(const Box& box, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  return box.project(box.lo + (box.hi - box.lo).cwiseProduct(
+                                  Matrix::NullaryExpr(box.n(), box.d(), [&] { return u(rng); })));
 }
 
 }  // namespace attnbound::testing

@@ -125,9 +125,7 @@ TEST(BoundBab, AscentFromAThousandStartsNeverExceedsTheCertifiedUpper) {
       if (const BallProduct* ball = std::get_if<BallProduct>(&region)) {
         X0 = ball->project(Matrix::NullaryExpr(n, 2, [&] { return u(rng); }));
       } else {
-        const Box& box = std::get<Box>(region);
-        X0 = box.lo + (box.hi - box.lo).cwiseProduct(Matrix::NullaryExpr(n, 2, [&] { return 0.5 + 0.5 * u(rng); }));
-        X0 = box.project(X0);
+        X0 = random_point_in(std::get<Box>(region), rng);
       }
       const Witness w = approx::ascend(L, region, X0, ao);
       const double l = evaluate_witness(L, w.X, w.dir).value();

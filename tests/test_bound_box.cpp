@@ -40,12 +40,10 @@ TEST(BoundBox, AscentFromManyStartsNeverExceedsTheCertifiedUpper) {
     AttentionLayer L = random_layer(sp, rng);
     const Box box = Box::around(random_tokens(n, sp.d, 1.0, rng), 0.05);
     const UpperBound U = box_upper(L, box);
-    std::uniform_real_distribution<double> u(0.0, 1.0);
     approx::AscentOptions ao;
     ao.steps = 15;
     for (int s = 0; s < 25; ++s) {
-      Matrix X0 = box.lo + (box.hi - box.lo).cwiseProduct(Matrix::NullaryExpr(n, sp.d, [&] { return u(rng); }));
-      Witness w = approx::ascend(L, Region(box), box.project(X0), ao);
+      Witness w = approx::ascend(L, Region(box), random_point_in(box, rng), ao);
       ASSERT_TRUE(box.certainly_contains(w.X));
       ASSERT_LE(evaluate_witness(L, w.X, w.dir).value(), U.value()) << "trial " << trial << " start " << s;
     }
@@ -93,13 +91,11 @@ TEST(BoundBox, BallLeafBoundDominatesValuesInsideBoxAndBall) {
     const double eps = R * std::uniform_real_distribution<double>(0.02, 0.3)(rng);
     const Box box = Box::around(c, eps);
     const double U = box_upper(L, box, nullptr, &ball).value();
-    std::uniform_real_distribution<double> u(0.0, 1.0);
     approx::AscentOptions ao;
     ao.steps = 20;
     int tested = 0;
     for (int p = 0; p < 80; ++p) {
-      const Matrix X0 = box.lo + (box.hi - box.lo).cwiseProduct(Matrix::NullaryExpr(n, sp.d, [&] { return u(rng); }));
-      Matrix X = ball.project(X0);
+      Matrix X = ball.project(random_point_in(box, rng));
       if (p % 4 == 0) X = ball.project(approx::ascend(L, Region(ball), X, ao).X);  // push to the worst
       if (!box.certainly_contains(X) || !ball.certainly_contains(X)) continue;
       const auto est = approx::jacobian_norm(L, X, 200, 1e-12);

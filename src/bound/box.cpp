@@ -119,15 +119,9 @@ double vertex_bound(const MeanValueParts& p, double give_up) {
   std::vector<Matrix> D(K), E(K);
   std::vector<std::pair<double, std::size_t>> weight(K);
   for (std::size_t k = 0; k < K; ++k) {
-    const IMatrix& G = p.dJ[k];
-    D[k].resize(G.rows(), G.cols());
-    E[k].resize(G.rows(), G.cols());
-    for (Eigen::Index e = 0; e < G.size(); ++e) {
-      double m = 0.5 * G(e).lower() + 0.5 * G(e).upper();
-      if (!(m >= G(e).lower() && m <= G(e).upper())) m = G(e).lower();
-      D[k](e) = m;
-      E[k](e) = mag(G(e) - point(m));
-    }
+    MidRad G = to_midrad(p.dJ[k]);  // |∂J/∂x_k(B) − D_k| <= E_k entrywise
+    D[k] = std::move(G.mid);
+    E[k] = std::move(G.rad);
     weight[k] = {p.r[k] * D[k].norm(), k};
   }
   std::sort(weight.begin(), weight.end(), std::greater<>());

@@ -219,31 +219,25 @@ std::string MpInterval::str(int digits) const {
   return s;
 }
 
-bool certainly_le(const MpInterval& a, const MpInterval& b) {
+namespace {
+// Compares a's right end with b's left end exactly (mpfr_lessequal_p or mpfr_less_p).
+bool ends_compare(const MpInterval& a, const MpInterval& b, int (*cmp)(mpfr_srcptr, mpfr_srcptr)) {
   if (a.is_empty() || b.is_empty()) return false;
   mpfr_t ra, lb;
   mpfr_init2(ra, a.precision());
   mpfr_init2(lb, b.precision());
   mpfi_get_right(ra, a.raw());
   mpfi_get_left(lb, b.raw());
-  const bool r = mpfr_lessequal_p(ra, lb) != 0;
+  const bool r = cmp(ra, lb) != 0;
   mpfr_clear(ra);
   mpfr_clear(lb);
   return r;
 }
+}  // namespace
 
-bool certainly_less(const MpInterval& a, const MpInterval& b) {
-  if (a.is_empty() || b.is_empty()) return false;
-  mpfr_t ra, lb;
-  mpfr_init2(ra, a.precision());
-  mpfr_init2(lb, b.precision());
-  mpfi_get_right(ra, a.raw());
-  mpfi_get_left(lb, b.raw());
-  bool r = mpfr_less_p(ra, lb) != 0;
-  mpfr_clear(ra);
-  mpfr_clear(lb);
-  return r;
-}
+bool certainly_le(const MpInterval& a, const MpInterval& b) { return ends_compare(a, b, mpfr_lessequal_p); }
+
+bool certainly_less(const MpInterval& a, const MpInterval& b) { return ends_compare(a, b, mpfr_less_p); }
 
 bool certainly_positive(const MpInterval& a) { return !a.is_empty() && mpfi_is_strictly_pos(a.raw()) > 0; }
 

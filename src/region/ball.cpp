@@ -141,8 +141,7 @@ double ball_linear_sup(const Interval* g, const double* c, long d, double R) {
   for (long a = 0; a < d; ++a) {
     g2 += square(g[a]);
     gc += g[a] * point(c[a]);
-    m[a] = 0.5 * g[a].lower() + 0.5 * g[a].upper();
-    if (!(m[a] >= g[a].lower() && m[a] <= g[a].upper())) m[a] = g[a].lower();
+    m[a] = median(g[a]);
     rho[a] = mag(g[a] - point(m[a]));
     rho2 += rho[a] * rho[a];
     m2 += square(point(m[a]));
