@@ -254,15 +254,22 @@ bool vertex_form_below(const MeanValueParts& p, const MpInterval& U) {
   std::vector<IMatrix> stepd(m);
   for (std::size_t j = 0; j < m; ++j) stepd[j] = to_double(step[j]);
   const double u = U.lower_down();
+  // sup over vertex s of ‖M_s‖ <= ‖mid_s‖ + ‖rad_s‖ <= max_s ‖mid_s‖ + ‖max_s rad_s‖ (the norm is
+  // monotone on non-negative matrices); the midpoints go to linalg's family proof together.
+  std::vector<Matrix> mids(1ul << m);
+  Matrix radmax = Matrix::Zero(Wd.rows(), Wd.cols());
   for (unsigned long s = 0; s < (1ul << m); ++s) {
     IMatrix M = Wd;
     for (std::size_t j = 0; j < m; ++j) {
       if (s >> j & 1ul) M += stepd[j];
       else M -= stepd[j];
     }
-    if (!(norm2_upper(M).value() < u)) return false;
+    MidRad mr = attnbound::to_midrad(M);
+    mids[s] = std::move(mr.mid);
+    radmax = radmax.cwiseMax(mr.rad);
   }
-  return true;
+  const double top = norm2_upper_max(mids, u).value();
+  return top + norm2_upper_nonneg(radmax).value() < u;
 }
 
 }  // namespace

@@ -4,10 +4,16 @@
 // and a target (the upper-bound proofs start from sigma).
 #include <cmath>
 
+#include <Eigen/SVD>
+
 #include "attention/attention.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound::approx {
+
+namespace {
+constexpr long kDenseEstimateLimit = 48;  // n·d up to which the estimate uses the dense Jacobian
+}
 
 JacobianNormEstimate jacobian_norm(const AttentionLayer& layer, const Matrix& X, int max_iter,
                                    double rel_tol, const Matrix* start) {
@@ -17,6 +23,18 @@ JacobianNormEstimate jacobian_norm(const AttentionLayer& layer, const Matrix& X,
   const long n = X.rows(), d = X.cols();
   auto mv = [&](const Vector& v) { return flatten<double>(jvp<double>(layer, s, unflatten<double>(v, n, d))); };
   auto mtv = [&](const Vector& u) { return flatten<double>(vjp<double>(layer, s, unflatten<double>(u, n, d))); };
+  if (n * d <= kDenseEstimateLimit) {
+    // Small layers (branch-and-bound calls this for every box): the dense Jacobian and a Jacobi
+    // SVD cost less than the iteration's matrix-free products and are accurate to rounding.
+    const Matrix J = jacobian<double>(layer, s);
+    Eigen::JacobiSVD<Matrix> svd(J, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    est.sigma = Estimate(svd.singularValues()(0));
+    est.left = unflatten<double>(Vector(svd.matrixU().col(0)), n, d);
+    est.right = unflatten<double>(Vector(svd.matrixV().col(0)), n, d);
+    est.iterations = 1;
+    est.converged = true;
+    return est;
+  }
   TopSingular t;
   if (start && start->rows() == n && start->cols() == d && start->norm() > 0) {
     // Warm start: a few power steps from the given vector, then Lanczos only if they disagree.

@@ -154,18 +154,18 @@ double vertex_bound(const MeanValueParts& p, double give_up) {
   }
   rad += (static_cast<double>(m + 2) * 0x1p-50) * absum;  // >= γ_{2(m+2)}: 8(m+2)u
   const double rad_norm = std::sqrt(rad.squaredNorm());
-  double worst = 0.0;
-  Matrix mid(W.rows(), W.cols());
-  for (unsigned long s = 0; s < (1ul << m); ++s) {
-    mid = w.mid;
+  thread_local std::vector<Matrix> mids;  // reused across boxes
+  mids.resize(1ul << m);
+  for (unsigned long s = 0; s < mids.size(); ++s) {
+    mids[s] = w.mid;
     for (std::size_t j = 0; j < m; ++j) {
-      if (s >> j & 1ul) mid += step[j];
-      else mid -= step[j];
+      if (s >> j & 1ul) mids[s] += step[j];
+      else mids[s] -= step[j];
     }
-    worst = std::max(worst, norm2_upper(mid).value() + rad_norm);
-    if (!(worst < give_up)) return INFINITY;
   }
-  return worst;
+  // give_up only stops the search early (the result is then +inf, still an upper bound).
+  const double top = norm2_upper_max(mids, give_up - rad_norm).value();
+  return std::isfinite(top) ? top + rad_norm : INFINITY;
 }
 
 // Upper bound of Σ y_i² over an interval vector (requires UpwardScope).

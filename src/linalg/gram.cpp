@@ -24,6 +24,20 @@ namespace {
 using Eigen::Index;
 constexpr Index kPanel = 256;
 constexpr double kParallelWork = 1.0e7;  // multiply-adds
+constexpr Index kSmallGram = 4096;       // N·K up to which the radius uses the Frobenius norm
+
+/// Σ m_ij² rounded up.
+__attribute__((noinline)) double frobenius_sq_up(const Matrix& M) {
+  UpwardScope up;
+  double s = 0;
+  for (Index e = 0; e < M.size(); ++e) {
+    double a = M.data()[e] * M.data()[e];
+    asm volatile("" : "+x"(a));
+    s += a;
+    asm volatile("" : "+x"(s));
+  }
+  return s;
+}
 
 __attribute__((noinline)) double gram_radius_up(double gamma, double rho, long n, long k) {
   UpwardScope up;
@@ -68,7 +82,9 @@ GramEnclosure gram_upper(const Matrix& M, Matrix& G, int threads) {
     return out;
   }
   // r only has to be of the right size (it is far below the Cholesky shift): a loose quotient.
-  const double rho = abs_gram_rho_up(M, 6, threads, 0.05);
+  // Small matrices: ρ(|M|ᵀ|M|) = ‖|M|‖₂² <= ‖M‖_F², exact enough here and much cheaper than the
+  // Collatz–Wielandt steps (this path serves the many tiny norms of branch-and-bound).
+  const double rho = N * K <= kSmallGram ? frobenius_sq_up(M) : abs_gram_rho_up(M, 6, threads, 0.05);
   out.radius_norm = gram_radius_up(gamma_up(static_cast<long>(K) + 2), rho, static_cast<long>(N),
                                    static_cast<long>(K));
   return out;

@@ -23,8 +23,10 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/bounds.hpp"
 #include "core/interval.hpp"
@@ -150,6 +152,15 @@ NormProof norm2_upper_proof(const MidRad& M, const NormOptions& options = {});
 UpperBound norm2_upper(const MidRad& M);
 NormProof norm2_upper_proof(const IMatrix& M, const NormOptions& options = {});
 UpperBound norm2_upper(const IMatrix& M);
+
+/// Guarantee: an upper bound of max_s ‖M_s‖₂ over a family of matrices, or +inf once that maximum
+/// is found to reach `give_up` (which then need not be proved). The proof of norm2_upper for
+/// each member, with one shared candidate t (from power-step estimates warm-started across the
+/// family, no eigen-solver per member): built for the 2^m vertex matrices of a box, which are
+/// small and close to each other. Falls back to norm2_upper per member when the shared proof
+/// fails or the family needs scaling; +inf for non-finite entries.
+UpperBound norm2_upper_max(const std::vector<Matrix>& Ms,
+                           double give_up = std::numeric_limits<double>::infinity());
 
 /// Guarantee: upper bound of ‖M‖₂ by min(‖M‖_F, √(‖M‖₁‖M‖∞)), rounded up. O(mn), no proof
 /// machinery; typically 2-20× too large. +inf for non-finite entries.

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/bounds.hpp"
 #include "core/interval.hpp"
@@ -230,5 +231,158 @@ NormProof norm2_upper_proof(const Matrix& M, const NormOptions& options) {
 }
 
 UpperBound norm2_upper(const Matrix& M) { return norm2_upper_proof(M).bound; }
+
+namespace {
+
+/// y = G x for the symmetric matrix stored in G's upper triangle (plain loops: the members are
+/// small, where Eigen's selfadjoint product costs more than the arithmetic). No guarantee.
+void symv_small(const Matrix& G, const Vector& x, Vector& y) {
+  const Index N = G.rows();
+  y.setZero(N);
+  for (Index j = 0; j < N; ++j) {
+    double acc = 0;
+    for (Index i = 0; i < j; ++i) {
+      y(i) += G(i, j) * x(j);
+      acc += G(i, j) * x(i);
+    }
+    y(j) += acc + G(j, j) * x(j);
+  }
+}
+
+/// λmax estimate of the symmetric matrix stored in G's upper triangle by power steps from v
+/// (updated) until the Rayleigh quotient settles to ~1e-11. Call under round-to-nearest. No
+/// guarantee (the proof's margin and its retry absorb a low estimate).
+double power_estimate(const Matrix& G, Vector& v) {
+  const Index N = G.rows();
+  if (v.size() != N || !(v.norm() > 0)) v = Vector::Ones(N);
+  v /= v.norm();
+  double theta = 0;
+  Vector y(N);
+  for (int it = 0; it < 60; ++it) {
+    symv_small(G, v, y);
+    const double next = v.dot(y);
+    const double ny = y.norm();
+    if (!(ny > 0)) break;
+    v = y / ny;
+    if (std::abs(next - theta) <= 1e-11 * std::abs(next)) {
+      theta = next;
+      break;
+    }
+    theta = next;
+  }
+  return theta;
+}
+
+}  // namespace
+
+UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
+  detail::require_gradual_underflow("norm2_upper_max");
+  double maxabs = 0;
+  for (const Matrix& M : Ms) {
+    if (!M.allFinite()) return UpperBound::infinity();
+    if (M.size() > 0) maxabs = std::max(maxabs, M.cwiseAbs().maxCoeff());
+  }
+  if (maxabs == 0) return UpperBound::proved(0.0);
+  auto one_by_one = [&](std::size_t from, double acc) {
+    for (std::size_t s = from; s < Ms.size() && acc < give_up; ++s) acc = std::max(acc, norm2_upper(Ms[s]).value());
+    return acc < give_up ? UpperBound::proved(acc) : UpperBound::infinity();
+  };
+  const int ex = std::ilogb(maxabs);
+  const bool same_shape = std::all_of(Ms.begin(), Ms.end(), [&](const Matrix& M) {
+    return M.rows() == Ms[0].rows() && M.cols() == Ms[0].cols();
+  });
+  // Extreme magnitudes need the scaled path, vectors the Frobenius one: norm2_upper has both.
+  if (ex > 300 || ex < -300 || !same_shape || Ms[0].rows() == 1 || Ms[0].cols() == 1) return one_by_one(0, 0.0);
+
+  struct Member {
+    Matrix G;  // G̃ in the upper triangle
+    Vector g;  // its diagonal
+    double r = 0, theta = 0;
+  };
+  const std::size_t S = Ms.size();
+  thread_local std::vector<Member> mem;  // reused: branch-and-bound calls this for every box
+  if (mem.size() < S) mem.resize(S);
+  thread_local Vector warm, y;  // the previous family's top eigenvector: any start is valid
+  double trace_min = kInf, r_max = 0;
+  for (std::size_t s = 0; s < S; ++s) {
+    const detail::GramEnclosure ge = detail::gram_upper(Ms[s], mem[s].G, 1);
+    if (!ge.finite || !std::isfinite(ge.radius_norm)) return one_by_one(0, 0.0);
+    mem[s].g = mem[s].G.diagonal();
+    mem[s].r = ge.radius_norm;
+    trace_min = std::min(trace_min, sum_down(mem[s].g));
+    r_max = std::max(r_max, ge.radius_norm);
+  }
+  const long N = mem[0].G.rows();
+  std::vector<std::size_t> order(S);
+  {
+    // Screening: one Rayleigh quotient per member at the warm vector (each is <= its λmax), then
+    // power steps on the two most promising members only.
+    RoundingGuard nearest(Rounding::nearest);
+    if (warm.size() != N || !(warm.norm() > 0)) warm = Vector::Ones(N);
+    warm /= warm.norm();
+    for (std::size_t s = 0; s < S; ++s) {
+      symv_small(mem[s].G, warm, y);
+      mem[s].theta = std::max(warm.dot(y), mem[s].g.maxCoeff());
+      order[s] = s;
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return mem[a].theta > mem[b].theta; });
+    Vector best = warm;
+    double top = -kInf;
+    for (std::size_t k = 0; k < std::min<std::size_t>(2, S); ++k) {
+      Vector v = warm;
+      Member& m = mem[order[k]];
+      m.theta = std::max(m.theta, power_estimate(m.G, v));
+      if (m.theta > top) {
+        top = m.theta;
+        best = v;
+      }
+    }
+    warm = best;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return mem[a].theta > mem[b].theta; });
+  }
+  // The favourite's estimate from the dense solver: power steps may stall short of the last
+  // digits when its top eigenvalues are close.
+  mem[order[0]].theta = std::max(mem[order[0]].theta, detail::approx_lambda_max_upper(mem[order[0]].G, 1));
+
+  // One candidate t for every member, largest estimate first; a failed proof raises t (from a
+  // dense estimate of that member) and earlier proofs stay valid, since tI − XᵀX ≻ 0 is monotone
+  // in t.
+  double theta = mem[order[0]].theta, f = 1.0;
+  // A relative margin of 1e-9 over the estimate: invisible in any bracket, and it spares the
+  // power steps the last digits.
+  double rel = std::max(1e-9, 16.0 * static_cast<double>(N) * detail::kUnitRoundoff);
+  double t = choose_t(theta, trace_min, r_max, N, f, rel);
+  thread_local Matrix work;
+  thread_local Vector lo, hi;
+  int failures = 0;
+  for (std::size_t k = 0; k < S; ++k) {
+    Member& m = mem[order[k]];
+    for (;;) {
+      if (!std::isfinite(t)) return one_by_one(0, 0.0);
+      if (!(unscale_up(t, 0, 0.0) < give_up)) return UpperBound::infinity();
+      work = m.G;
+      diagonal_bounds(m.g, t, m.r, lo, hi);
+      mirror_negated(work, 1);
+      if (detail::prove_pd_lower(work, lo, hi, 1)) break;
+      if (++failures > 6) {
+        // Give the rest to the one-matrix proof (its own eigen-solver and retries).
+        double acc = unscale_up(t, 0, 0.0);  // members order[0..k) are proved below this
+        for (std::size_t j = k; j < S && acc < give_up; ++j) acc = std::max(acc, norm2_upper(Ms[order[j]]).value());
+        return acc < give_up ? UpperBound::proved(acc) : UpperBound::infinity();
+      }
+      // A member ranked too low raises the candidate to its own estimate; a member already at
+      // the candidate means the margin was too thin, which grows instead.
+      const double own = detail::approx_lambda_max_upper(m.G, 1);
+      if (own > theta) {
+        theta = own;
+      } else {
+        f *= 10.0;
+        rel *= 10.0;
+      }
+      t = std::max(t, choose_t(theta, trace_min, r_max, N, f, rel));
+    }
+  }
+  return UpperBound::proved(unscale_up(t, 0, 0.0));
+}
 
 }  // namespace attnbound
