@@ -219,6 +219,14 @@ struct HeadImages {
 Matrix head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
                         double wo_wv, Mask mask);
 
+/// The cores of one head row by row (docs/structured.md §3, bound 7), from P, V, v̄ = PV, K and
+/// the centres κ: gamma(i) >= s‖Σ_j P_ij (v_j − v̄_i)(k_j − κ_i)ᵀ‖ and mu(i) >= s‖[P_il (v_l − v̄_i)]_l‖.
+/// Rows are split over LinalgThreads::current() workers, each under its own upward rounding.
+void core_rows(const HiLo& P, const HiLo& V, const HiLo& Vbar, const HiLo& K, const HiLo& Kap, double s,
+               bool causal, Vector& gamma, Vector& mu);
+/// >= ‖diag(mu) Q‖, which bounds the key-side core. Precondition: upward rounding.
+double key_core(const Vector& mu, const HiLo& Q);
+
 /// Structured tier (any mask, a point X): re-derives min(block, split, gram) of docs/structured.md
 /// with the checker's own forward (forward_fast), Gram factors (Householder QR) and directed
 /// products, and throws Invalid unless it is <= U. Memory O(n² + H d²), no dense Jacobian.

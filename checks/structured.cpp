@@ -120,11 +120,16 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
   const double wv = stacked([](const Head& hd) { return hd.Wv; });
   const double wk = stacked([](const Head& hd) { return hd.Wk; });
   const double wq = stacked([](const Head& hd) { return hd.Wq; });
+  const double win = stacked([](const Head& hd) {
+    Matrix S(hd.Wv.rows() + hd.Wk.rows() + hd.Wq.rows(), hd.Wv.cols());
+    S << hd.Wv, hd.Wk, hd.Wq;
+    return S;
+  });
 
   Matrix Nd = Matrix::Zero(n, n), NdR = Matrix::Zero(n, n), fp = Matrix::Zero(n, n), fb = Matrix::Zero(n, n);
   Vector fc = Vector::Zero(n);
   Vector eta(H), rho(H), pv(H);
-  double pm_sum = 0.0, pi_max = 0.0, kb_max = 0.0, kc_max = 0.0;
+  double pm_sum = 0.0, pi_max = 0.0, kb_max = 0.0, kc_max = 0.0, core_max = 0.0;
   std::vector<HeadImages> images(static_cast<std::size_t>(H));
   for (long h = 0; h < H; ++h) {
     UpwardScope up;
@@ -162,6 +167,9 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
       b(i) = sc[h] * (rq + FK[h].e * qn);
     }
     const Matrix kd = dist(K, Kap);
+    Vector gam, muv;  // the cores row by row (structured_core.cpp)
+    core_rows(P, V, Vbar, K, Kap, sc[h], causal, gam, muv);
+    double kc_h = 0.0;
     Matrix NY = Matrix::Zero(n, n), NYR = Matrix::Zero(n, n), NB = Matrix::Zero(n, n);
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
@@ -182,9 +190,9 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
         dY += p * (alpha(i, l) * c(i, l));
         dd += p * (a(i, l) * c(i, l));
       }
-      dc *= sc[h];
+      dc = std::min(dc * sc[h], gam(i));
       fc(i) = std::max(fc(i), dc);
-      kc_max = std::max(kc_max, dc);
+      kc_h = std::max(kc_h, dc);
       NY(i, i) += dY;
       NYR(i, i) += dY;
       Nd(i, i) += dd;
@@ -192,7 +200,10 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
     }
     const double pi = norm2_upper_nonneg(Pu).value();
     pi_max = std::max(pi_max, pi);
-    kb_max = std::max(kb_max, norm2_upper_nonneg(NB).value());
+    const double kb_h = std::min(norm2_upper_nonneg(NB).value(), key_core(muv, Q));
+    kb_max = std::max(kb_max, kb_h);
+    kc_max = std::max(kc_max, kc_h);
+    core_max = std::max(core_max, std::sqrt(pi * pi + kb_h * kb_h + kc_h * kc_h));
     rho(h) = norm2_upper_nonneg(NYR).value();
     eta(h) = std::min(norm2_upper_nonneg(NY).value(), pi * nu[h] + rho(h));
     pv(h) = pi * nu[h];
@@ -226,7 +237,7 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
   const double block = norm2_upper_nonneg(Nd).value();
   const double split = std::min(pm_sum, quad(pv)) + std::min(norm2_upper_nonneg(NdR).value(), quad(rho));
   const double gram = quad(eta);
-  const double fact = wo * (pi_max * wv + kb_max * wk + kc_max * wq);
+  const double fact = std::min(wo * (pi_max * wv + kb_max * wk + kc_max * wq), wo * (core_max * win));
   for (long i = 0; i < n; ++i)
     for (long l = 0; l < n; ++l) {
       double f = fp(i, l) * wv + fb(i, l) * wk;

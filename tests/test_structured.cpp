@@ -7,7 +7,11 @@
 #include <cmath>
 #include <random>
 
+#include <Eigen/SVD>
+
 #include "bound/bound.hpp"
+#include "bound/structured_internal.hpp"
+#include "linalg/linalg.hpp"
 #include "certificate/certificate.hpp"
 #include "checker.hpp"
 #include "internal.hpp"
@@ -161,4 +165,78 @@ TEST(Structured, CheckerDirectedWitnessMatchesMpfi) {
 }
 
 }  // namespace
+}  // namespace attnbound
+
+namespace attnbound {
+
+// (iv) The row-by-row cores (structured_core.cpp, bound 7) against the exact cores formed densely
+// in floating point: gamma(i) >= ‖C_i‖ and ‖diag(mu) Q‖ >= ‖B‖, on random heads. A plausible
+// wrong row factor — the norm of the weighted sum Σ_l P_il (v_l − v̄_i), which is 0 by the
+// softmax identity, instead of the norm of the matrix of terms — falls below ‖B‖, so the
+// comparison can fail.
+TEST(Structured, RowCoresDominateTheExactCores) {
+  std::mt19937_64 rng(testing::seed(805));
+  int wrong_caught = 0;
+  for (int k = 0; k < 24; ++k) {
+    testing::LayerSpec sp;
+    sp.d = 3 + k % 4;
+    sp.heads = 1;
+    sp.dk = 1 + k % 3;
+    sp.dv = 1 + (k / 3) % 3;
+    sp.mask = (k % 2) ? Mask::causal : Mask::none;
+    sp.biases = (k % 4) >= 2;
+    sp.scale = 0.8;
+    const AttentionLayer L = testing::random_layer(sp, rng);
+    const long n = 2 + k % 6;
+    const Matrix X = random_X(n, L.d, 1.0 + (k % 3), rng);
+    const auto f = forward<double>(L, X);
+    const Matrix &P = f.P[0], &V = f.V[0], &K = f.K[0], &Q = f.Q[0];
+    const double s = f.scale[0];
+    const Matrix Vbar = P * V;
+    const long dv = V.cols(), dk = K.cols();
+    // Exact cores, formed in long double from the float forward pass (the centred form: C_i is
+    // a small difference of large terms when P is nearly one-hot).
+    using LMatrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
+    using LVector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
+    const LMatrix Pl = P.cast<long double>(), Vl = V.cast<long double>(), Kl = K.cast<long double>();
+    const LMatrix Vbl = Pl * Vl, Kbl = Pl * Kl;
+    LMatrix Bm = LMatrix::Zero(n * dv, n * dk);
+    double wrong_max = 0.0;
+    std::vector<double> c_exact(n);
+    for (long i = 0; i < n; ++i) {
+      LMatrix C = LMatrix::Zero(dv, dk);
+      LVector wsum = LVector::Zero(dv);
+      for (long l = 0; l < n; ++l) {
+        const LVector dvl = (Vl.row(l) - Vbl.row(i)).transpose();
+        Bm.block(i * dv, l * dk, dv, dk) = (s * Pl(i, l)) * dvl * Q.row(i).cast<long double>();
+        C += (s * Pl(i, l)) * dvl * (Kl.row(l) - Kbl.row(i));
+        wsum += Pl(i, l) * dvl;
+      }
+      c_exact[i] = static_cast<double>(Eigen::JacobiSVD<LMatrix>(C).singularValues()(0));
+      wrong_max = std::max(wrong_max, s * static_cast<double>(wsum.norm()) * Q.row(i).norm() * std::sqrt(double(n)));
+    }
+    const double b_exact = static_cast<double>(Eigen::JacobiSVD<LMatrix>(Bm).singularValues()(0));
+    // The rigorous side, from the interval forward pass.
+    UpwardScope up;
+    IMatrix Xi(n, L.d);
+    for (long e = 0; e < Xi.size(); ++e) Xi(e) = point(X(e));
+    const auto st = forward<Interval>(L, Xi);
+    const MidRad Pm = to_midrad(st.P[0]), Vm = to_midrad(st.V[0]), Km = to_midrad(st.K[0]), Qm = to_midrad(st.Q[0]);
+    const MidRad Vb = mul(Pm, Vm);
+    Matrix kappa;
+    {
+      RoundingGuard nearest(Rounding::nearest);
+      kappa = Pm.mid * Km.mid;
+    }
+    const MidRad Kap{kappa, Matrix::Zero(kappa.rows(), kappa.cols())};
+    const detail::CoreRows core =
+        detail::core_row_norms(Pm, Vm, Vb, Km, Kap, st.scale[0].upper(), sp.mask == Mask::causal);
+    for (long i = 0; i < n; ++i) EXPECT_GE(core.gamma(i), c_exact[i] * (1 - 1e-12)) << "instance " << k << " row " << i;
+    const double kb = detail::key_core_bound(core.mu, Qm);
+    EXPECT_GE(kb, b_exact * (1 - 1e-12)) << "instance " << k;
+    if (wrong_max < b_exact * (1 - 1e-6)) ++wrong_caught;
+  }
+  EXPECT_GT(wrong_caught, 0);
+}
+
 }  // namespace attnbound

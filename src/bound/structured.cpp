@@ -178,6 +178,9 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
   b += c.K.e * qn;
   b *= c.s;                                                         // s‖W_Kᵀ q_i‖
 
+  // The cores as verified norms, row by row (structured_core.cpp): usually well below the
+  // triangle-inequality sums, whose terms point in many directions.
+  const detail::CoreRows core = detail::core_row_norms(P, V, Vbar, K, Kap, c.s, causal);
   Matrix NY = Matrix::Zero(n, n), NYR = Matrix::Zero(n, n), NB = Matrix::Zero(n, n);
   double kc = 0.0;
   for (long i = 0; i < n; ++i) {
@@ -200,7 +203,7 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
       dY += p * (alpha(i, l) * cq(i, l));
       dd += p * (a(i, l) * cq(i, l));
     }
-    dc *= c.s;
+    dc = std::min(dc * c.s, core.gamma(i));
     if (drop_diagonal) dY = dd = dc = 0.0;
     acc.fc(i) = std::max(acc.fc(i), dc);
     kc = std::max(kc, dc);
@@ -212,7 +215,7 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
   HeadResult r;
   r.pi = norm2_upper_nonneg(Pu).value();
   r.rho = norm2_upper_nonneg(NYR).value();
-  r.kb = norm2_upper_nonneg(NB).value();
+  r.kb = std::min(norm2_upper_nonneg(NB).value(), detail::key_core_bound(core.mu, Q));
   r.kc = kc;
   const double eta = norm2_upper_nonneg(NY).value();
   r.eta = std::min(eta, r.pi * c.nu_v + r.rho);
@@ -222,6 +225,7 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
 /// Norms of the stacked weights of all heads: ‖[W_O^1 … W_O^H]‖ and ‖[W_V^1; …; W_V^H]‖ (etc.).
 struct Stacked {
   double o = 0.0, v = 0.0, k = 0.0, q = 0.0;
+  double in = 0.0;  // ‖[W_V; W_K; W_Q]‖ over all heads
 };
 Stacked stacked_norms(const AttentionLayer& layer) {
   auto stack = [&](auto get) {
@@ -240,6 +244,11 @@ Stacked stacked_norms(const AttentionLayer& layer) {
   w.v = stack([](const Head& hd) -> const Matrix& { return hd.Wv; });
   w.k = stack([](const Head& hd) -> const Matrix& { return hd.Wk; });
   w.q = stack([](const Head& hd) -> const Matrix& { return hd.Wq; });
+  w.in = stack([](const Head& hd) {
+    Matrix S(hd.Wv.rows() + hd.Wk.rows() + hd.Wq.rows(), hd.Wv.cols());
+    S << hd.Wv, hd.Wk, hd.Wq;
+    return S;
+  });
   return w;
 }
 
@@ -332,7 +341,7 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, c
       A.fc = A.fc.cwiseMax(acc[t].fc);
     }
     Vector eta(H), rho(H), pv(H);
-    double pm_sum = 0.0, pi_max = 0.0, kb_max = 0.0, kc_max = 0.0;
+    double pm_sum = 0.0, pi_max = 0.0, kb_max = 0.0, kc_max = 0.0, core_max = 0.0;
     for (long h = 0; h < H; ++h) {
       eta(h) = hr[h].eta;
       rho(h) = hr[h].rho;
@@ -341,13 +350,17 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, c
       pi_max = std::max(pi_max, hr[h].pi);
       kb_max = std::max(kb_max, hr[h].kb);
       kc_max = std::max(kc_max, hr[h].kc);
+      const HeadResult& q = hr[h];
+      core_max = std::max(core_max, std::sqrt(q.pi * q.pi + q.kb * q.kb + q.kc * q.kc));  // >= ‖[P⊗I, B, C]‖
     }
     block = norm2_upper_nonneg(A.Nd).value();
     const double pm = std::min(pm_sum, quad_up(g, pv));               // ‖Σ_h P^h ⊗ W_O W_V‖
     const double rest = std::min(norm2_upper_nonneg(A.NdR).value(), quad_up(g, rho));
     split = pm + rest;
     gram = quad_up(g, eta);
-    fact_op = W.o * (pi_max * W.v + kb_max * W.k + kc_max * W.q);
+    // J = (I⊗W_O)·diag_h[P^h⊗I, B^h, C^h]·(I⊗W_in): the three terms apart, or the whole core
+    // with the stacked input weights W_in = [W_V; W_K; W_Q] (docs/structured.md §3, bound 4).
+    fact_op = std::min(W.o * (pi_max * W.v + kb_max * W.k + kc_max * W.q), W.o * (core_max * W.in));
     // Per block the smaller of the summed and the factored block bound, then one Perron bound.
     for (long i = 0; i < n; ++i) {
       for (long l = 0; l < n; ++l) {

@@ -30,4 +30,18 @@ struct GramBlockConstants {
 Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
                              int threads, bool drop_diagonal);
 
+/// The cores of one head row by row (structured_core.cpp), from enclosures P, V, v̄ = PV, K and
+/// exact centres κ (Kap, zero radius): gamma(i) >= s‖Σ_j P_ij (v_j − v̄_i)(k_j − κ_i)ᵀ‖ (the query
+/// core's diagonal block) and mu(i) >= s‖[P_il (v_l − v̄_i)]_l‖ (the key core's row factor), for
+/// any s' <= s. Precondition: upward rounding.
+struct CoreRows {
+  Vector gamma, mu;
+};
+CoreRows core_row_norms(const MidRad& P, const MidRad& V, const MidRad& Vbar, const MidRad& K, const MidRad& Kap,
+                        double s, bool causal);
+
+/// Guarantee: >= ‖B‖ for the key-side core B, given mu from core_row_norms and the enclosed
+/// queries Q: ‖B‖ <= ‖diag(mu) Q‖. Precondition: upward rounding.
+double key_core_bound(const Vector& mu, const MidRad& Q);
+
 }  // namespace attnbound::detail
