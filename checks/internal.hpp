@@ -214,10 +214,15 @@ struct HeadImages {
   Matrix Pup, Pnlo;
   double s = 0.0;
 };
-/// N(i, l) >= ‖J_il‖ with the heads kept together by H × H Gram matrices (docs/structured.md §3);
-/// mu[h] >= ‖W_O^h W_V^h‖, mu_all >= ‖Σ_h W_O^h W_V^h‖, wo_wv >= ‖W_O‖‖W_V‖.
-Matrix head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
-                        double wo_wv, Mask mask);
+/// Bounds of the parts of every block J_il = (P part) + (rank-one part) + δ_il (diagonal part):
+/// P(i, l), R(i, l), D(i), with the heads kept together by H × H Gram matrices
+/// (docs/structured.md §3); mu[h] >= ‖W_O^h W_V^h‖, mu_all >= ‖Σ_h W_O^h W_V^h‖, wo_wv >= ‖W_O‖‖W_V‖.
+struct GramParts {
+  Matrix P, R;
+  Vector D;
+};
+GramParts head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
+                           double wo_wv, Mask mask);
 
 /// The cores of one head row by row (docs/structured.md §3, bound 7), from P, V, v̄ = PV, K and
 /// the centres κ: gamma(i) >= s‖Σ_j P_ij (v_j − v̄_i)(k_j − κ_i)ᵀ‖ and mu(i) >= s‖[P_il (v_l − v̄_i)]_l‖.

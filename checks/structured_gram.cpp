@@ -54,10 +54,10 @@ double rho(const Matrix& M) {
 
 }  // namespace
 
-Matrix head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
-                        double wo_wv, Mask mask) {
+GramParts head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<double>& mu, double mu_all,
+                           double wo_wv, Mask mask) {
   const long H = static_cast<long>(F.size()), n = F[0].Pup.rows(), d = F[0].U.hi.rows();
-  Matrix N = Matrix::Zero(n, n);
+  GramParts N{Matrix::Zero(n, n), Matrix::Zero(n, n), Vector::Zero(n)};
   // Rows are independent (each worker writes its own rows of N); the O(n² H² d) loop dominates
   // the check at n = 1024, so it runs on LinalgThreads::current() workers, rows interleaved (a
   // causal row i costs ∝ i). Every worker installs its own upward rounding (NUMERICS.md: threads
@@ -100,10 +100,11 @@ Matrix head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<doub
         for (long h = 0; h < H; ++h)
           for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
         const double rz = std::sqrt(rho(M));
-        N(i, l) = (p * mu_all + std::min(esum, wo_wv * emax)) + rz * rb;
+        N.P(i, l) = p * mu_all + std::min(esum, wo_wv * emax);
+        N.R(i, l) = rz * rb;
         diag += rz * std::sqrt(rho(abs_gram(Y)));
       }
-      N(i, i) += diag;
+      N.D(i) = diag;
     }
   };
   const long T = std::clamp<long>(LinalgThreads::current(), 1, std::max<long>(n, 1));

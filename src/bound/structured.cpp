@@ -8,8 +8,9 @@
 // Every norm of a d-dimensional image W z (W = W_O, W_Kᵀ, W_Qᵀ) is computed in the head dimension
 // through a small Gram factor R with ‖W z‖² <= ‖R z‖² + ε‖z‖² (proved, below), and every
 // pairwise distance ‖a_l − b_i‖ of exact rows by one directed GEMM (‖a‖² + ‖b‖² − 2 a·b, rounded
-// up). The result is the minimum of six proved bounds (block, split, gram, factored,
-// factored-block, head-gram); docs/structured.md §3 proves each one.
+// up). The result is the minimum of the proved bounds block, split, gram, factored (three terms
+// apart, or the whole core), factored-block and head-gram, with the cores bounded row by row where
+// that is smaller (structured_core.cpp); docs/structured.md §3 proves each one.
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -327,7 +328,7 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, c
     UpwardScope up;
     gc.wo_wv = W.o * W.v;
   }
-  Matrix Ngram = detail::head_gram_block_norms(factors, gc, layer.mask, T, opt.mutation_drop_diagonal);
+  const detail::BlockParts parts = detail::head_gram_block_norms(factors, gc, layer.mask, T, opt.mutation_drop_diagonal);
   factors.clear();
   double block, split, gram, fact_op, fact_block, head_gram;
   {
@@ -362,16 +363,22 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, c
     // with the stacked input weights W_in = [W_V; W_K; W_Q] (docs/structured.md §3, bound 4).
     fact_op = std::min(W.o * (pi_max * W.v + kb_max * W.k + kc_max * W.q), W.o * (core_max * W.in));
     // Per block the smaller of the summed and the factored block bound, then one Perron bound.
+    // The factored block bound is also kept term by term (P, rank-one, diagonal part), to be
+    // min-ed with the head-Gram parts term by term: each part of J_il is bounded by either.
+    Matrix Nterm(n, n);
     for (long i = 0; i < n; ++i) {
       for (long l = 0; l < n; ++l) {
-        double f = A.fp(i, l) * W.v + A.fb(i, l) * W.k;
-        if (l == i) f += A.fc(i) * W.q;
-        A.Nd(i, l) = std::min(A.Nd(i, l), W.o * f);
+        const double fP = W.o * (A.fp(i, l) * W.v), fR = W.o * (A.fb(i, l) * W.k);
+        const double fD = l == i ? W.o * (A.fc(i) * W.q) : 0.0;
+        A.Nd(i, l) = std::min(A.Nd(i, l), (fP + fR) + fD);
+        const double tD = l == i ? std::min(parts.D(i), fD) : 0.0;
+        Nterm(i, l) = (std::min(parts.P(i, l), fP) + std::min(parts.R(i, l), fR)) + tD;
       }
     }
     fact_block = norm2_upper_nonneg(A.Nd).value();
+    Matrix Ngram = parts.sum();
     head_gram = norm2_upper_nonneg(Ngram).value();
-    Ngram = Ngram.cwiseMin(A.Nd);  // per block the best of all block bounds
+    Ngram = Ngram.cwiseMin(A.Nd).cwiseMin(Nterm);  // per block the best of all block bounds
     head_gram = std::min(head_gram, norm2_upper_nonneg(Ngram).value());
   }
   // Widened by 2^-20 (relative, rounded up: still proved) so that the checker's independent

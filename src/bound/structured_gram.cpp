@@ -78,8 +78,8 @@ double rho_up(const Matrix& M) {
 
 }  // namespace
 
-Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
-                             int threads, bool drop_diagonal) {
+BlockParts head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
+                                 int threads, bool drop_diagonal) {
   const long H = static_cast<long>(F.size()), n = F[0].Plo.rows(), d = F[0].U.mid.rows();
   std::vector<const MidRad*> U(H), Ub(H), B(H), G(H), Gk(H);
   for (long h = 0; h < H; ++h) {
@@ -89,7 +89,7 @@ Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockC
     G[h] = &F[h].G;
     Gk[h] = &F[h].Gkap;
   }
-  Matrix N = Matrix::Zero(n, n);
+  BlockParts N{Matrix::Zero(n, n), Matrix::Zero(n, n), Vector::Zero(n)};
   std::atomic<long> next{0};
   std::exception_ptr error;
   std::mutex mu;
@@ -127,11 +127,12 @@ Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockC
           for (long h = 0; h < H; ++h)
             for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
           const double rz = std::sqrt(rho_up(M));
-          N(i, l) = ppart + rz * rb;
+          N.P(i, l) = ppart;
+          N.R(i, l) = rz * rb;
           diff_cols(G, l, Gk, i, Ym, Yr);
           diag += rz * std::sqrt(rho_up(abs_gram_up(Ym, Yr)));
         }
-        if (!drop_diagonal) N(i, i) += diag;
+        if (!drop_diagonal) N.D(i) = diag;
       }
     } catch (...) {
       std::lock_guard<std::mutex> lk(mu);

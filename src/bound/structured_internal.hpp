@@ -23,12 +23,25 @@ struct GramBlockConstants {
   double mu_all = 0.0, wo_wv = 0.0;
 };
 
-/// Guarantee: N(i, l) >= ‖J_il(X)‖₂ for every block (zero where the mask hides l from i), with
-/// the heads kept together through H × H Gram matrices (structured_gram.cpp). Rows are split over
-/// `threads` workers, each under its own upward rounding. `drop_diagonal` is the mutation switch
-/// of StructuredOptions (then N is not a bound).
-Matrix head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
-                             int threads, bool drop_diagonal);
+/// Bounds of the three parts of every block J_il = (P part) + (rank-one part) + δ_il (diagonal
+/// part): P(i, l), R(i, l) and D(i) bound their norms, so P + R + diag(D) >= ‖J_il‖ blockwise (zero
+/// where the mask hides l from i).
+struct BlockParts {
+  Matrix P, R;
+  Vector D;
+  Matrix sum() const {
+    Matrix N = P + R;
+    N.diagonal() += D;
+    return N;
+  }
+};
+
+/// Guarantee: the BlockParts of J(X), with the heads kept together through H × H Gram matrices
+/// (structured_gram.cpp). Rows are split over `threads` workers, each under its own upward
+/// rounding. `drop_diagonal` is the mutation switch of StructuredOptions (then D = 0: no bound).
+/// The sum is formed by the caller under upward rounding.
+BlockParts head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
+                                 int threads, bool drop_diagonal);
 
 /// The cores of one head row by row (structured_core.cpp), from enclosures P, V, v̄ = PV, K and
 /// exact centres κ (Kap, zero radius): gamma(i) >= s‖Σ_j P_ij (v_j − v̄_i)(k_j − κ_i)ᵀ‖ (the query
