@@ -304,6 +304,14 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
   if (mem.size() < S) mem.resize(S);
   thread_local Vector warm, y;  // the previous family's top eigenvector: any start is valid
   double trace_min = kInf, r_max = 0;
+  const long N = std::min(Ms[0].rows(), Ms[0].cols());
+  std::vector<std::size_t> order(S);
+  {
+    RoundingGuard nearest(Rounding::nearest);
+    if (warm.size() != N || !(warm.norm() > 0)) warm = Vector::Ones(N);
+    warm /= warm.norm();
+  }
+  Vector v;
   for (std::size_t s = 0; s < S; ++s) {
     const detail::GramEnclosure ge = detail::gram_upper(Ms[s], mem[s].G, 1);
     if (!ge.finite || !std::isfinite(ge.radius_norm)) return one_by_one(0, 0.0);
@@ -311,30 +319,37 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     mem[s].r = ge.radius_norm;
     trace_min = std::min(trace_min, sum_down(mem[s].g));
     r_max = std::max(r_max, ge.radius_norm);
-  }
-  const long N = mem[0].G.rows();
-  std::vector<std::size_t> order(S);
-  {
-    // Screening: one Rayleigh quotient per member at the warm vector (each is <= its λmax), then
-    // power steps on the two most promising members only.
+    // Screening: three power steps from the warm vector (a Rayleigh quotient, so <= λmax; wide
+    // boxes give members whose top directions differ). No guarantee: it only orders the proofs.
     RoundingGuard nearest(Rounding::nearest);
-    if (warm.size() != N || !(warm.norm() > 0)) warm = Vector::Ones(N);
-    warm /= warm.norm();
-    for (std::size_t s = 0; s < S; ++s) {
-      symv_small(mem[s].G, warm, y);
-      mem[s].theta = std::max(warm.dot(y), mem[s].g.maxCoeff());
-      order[s] = s;
+    v = warm;
+    double rq = 0;
+    for (int it = 0; it < 3; ++it) {
+      symv_small(mem[s].G, v, y);
+      rq = v.dot(y);
+      const double ny = y.norm();
+      if (!(ny > 0)) break;
+      v = y / ny;
     }
+    mem[s].theta = std::max(rq, mem[s].g.maxCoeff());
+    order[s] = s;
+    // A member already estimated at or above give_up: +inf is an upper bound, so stop (the
+    // estimate only decides how early we give up, never what is claimed).
+    if (std::sqrt(mem[s].theta) >= give_up) return UpperBound::infinity();
+  }
+  {
+    // Power steps to convergence on the two most promising members only.
+    RoundingGuard nearest(Rounding::nearest);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return mem[a].theta > mem[b].theta; });
     Vector best = warm;
     double top = -kInf;
     for (std::size_t k = 0; k < std::min<std::size_t>(2, S); ++k) {
-      Vector v = warm;
+      Vector u = warm;
       Member& m = mem[order[k]];
-      m.theta = std::max(m.theta, power_estimate(m.G, v));
+      m.theta = std::max(m.theta, power_estimate(m.G, u));
       if (m.theta > top) {
         top = m.theta;
-        best = v;
+        best = u;
       }
     }
     warm = best;
@@ -354,7 +369,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
   double t = choose_t(theta, trace_min, r_max, N, f, rel);
   thread_local Matrix work;
   thread_local Vector lo, hi;
-  int failures = 0;
+  int thin = 0;  // failures at a candidate above the member's own estimate: the margin was too thin
   for (std::size_t k = 0; k < S; ++k) {
     Member& m = mem[order[k]];
     for (;;) {
@@ -364,7 +379,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
       diagonal_bounds(m.g, t, m.r, lo, hi);
       mirror_negated(work, 1);
       if (detail::prove_pd_lower(work, lo, hi, 1)) break;
-      if (++failures > 6) {
+      if (thin > 6) {
         // Give the rest to the one-matrix proof (its own eigen-solver and retries).
         double acc = unscale_up(t, 0, 0.0);  // members order[0..k) are proved below this
         for (std::size_t j = k; j < S && acc < give_up; ++j) acc = std::max(acc, norm2_upper(Ms[order[j]]).value());
@@ -374,8 +389,9 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
       // the candidate means the margin was too thin, which grows instead.
       const double own = detail::approx_lambda_max_upper(m.G, 1);
       if (own > theta) {
-        theta = own;
+        theta = own;  // strictly increasing: at most one such step per member
       } else {
+        ++thin;
         f *= 10.0;
         rel *= 10.0;
       }
