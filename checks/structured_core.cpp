@@ -1,13 +1,10 @@
 // The checker's own derivation of the row-by-row core norms (docs/structured.md §3, bound 7),
 // with the directed HiLo kernels of hilo.hpp; only linalg's verified norms are shared with the
 // engine (src/bound/structured_core.cpp works in midpoint-radius form instead).
-#include <algorithm>
-#include <exception>
-#include <thread>
-#include <vector>
 
 #include "hilo.hpp"
 #include "internal.hpp"
+#include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound::check {
@@ -35,38 +32,17 @@ void core_rows(const HiLo& P, const HiLo& V, const HiLo& Vbar, const HiLo& K, co
   const long n = P.hi.rows(), dv = V.hi.cols();
   gamma.resize(n);
   mu.resize(n);
-  auto rows = [&](long first, long stride) {
-    UpwardScope up;
-    for (long i = first; i < n; i += stride) {
-      const long L = causal ? i + 1 : n;
-      const HiLo Dv = minus_row(V, Vbar, i, L);
-      const HiLo Pi{P.hi.row(i).head(L).transpose().replicate(1, dv),
-                    P.nlo.row(i).head(L).transpose().replicate(1, dv)};
-      const HiLo Pw = hadamard(Pi, Dv);                                 // rows P_il (v_l − v̄_i)
-      const HiLo C = times(transpose(Pw), minus_row(K, Kap, i, L));   // d_v × d_k
-      gamma(i) = s * norm_hilo(C);
-      mu(i) = s * norm_hilo(Pw);
-    }
+  // One row per chunk, on LinalgThreads::current() workers, each under its own upward rounding.
+  auto row = [&](long i) {
+    const long L = causal ? i + 1 : n;
+    const HiLo Dv = minus_row(V, Vbar, i, L);
+    const HiLo Pi{P.hi.row(i).head(L).transpose().replicate(1, dv), P.nlo.row(i).head(L).transpose().replicate(1, dv)};
+    const HiLo Pw = hadamard(Pi, Dv);                                // rows P_il (v_l − v̄_i)
+    const HiLo C = times(transpose(Pw), minus_row(K, Kap, i, L));  // d_v × d_k
+    gamma(i) = s * norm_hilo(C);
+    mu(i) = s * norm_hilo(Pw);
   };
-  const long T = std::clamp<long>(LinalgThreads::current(), 1, std::max<long>(n, 1));
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(T));
-  for (long t = 1; t < T; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        rows(t, T);
-      } catch (...) {
-        errors[static_cast<std::size_t>(t)] = std::current_exception();
-      }
-    });
-  try {
-    rows(0, T);
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
-  for (auto& th : pool) th.join();
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  detail::parallel_chunks(LinalgThreads::current(), n, Rounding::upward, row);
 }
 
 double key_core(const Vector& mu, const HiLo& Q) {

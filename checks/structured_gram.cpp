@@ -4,10 +4,9 @@
 // model of the subtraction is needed), and ρ of each H × H Gram matrix by Collatz–Wielandt.
 #include <algorithm>
 #include <cmath>
-#include <exception>
-#include <thread>
 #include <vector>
 
+#include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
 
 #include "hilo.hpp"
@@ -59,73 +58,52 @@ GramParts head_gram_blocks(const std::vector<HeadImages>& F, const std::vector<d
   const long H = static_cast<long>(F.size()), n = F[0].Pup.rows(), d = F[0].U.hi.rows();
   GramParts N{Matrix::Zero(n, n), Matrix::Zero(n, n), Vector::Zero(n)};
   // Rows are independent (each worker writes its own rows of N); the O(n² H² d) loop dominates
-  // the check at n = 1024, so it runs on LinalgThreads::current() workers, rows interleaved (a
-  // causal row i costs ∝ i). Every worker installs its own upward rounding (NUMERICS.md: threads
-  // do not inherit the mode).
-  auto rows = [&](long first, long stride) {
-    UpwardScope up;
+  // the check at n = 1024, so it runs on LinalgThreads::current() workers (linalg's
+  // parallel_chunks: rows handed out in order, so causal rows of cost ∝ i balance), each under its
+  // own upward rounding (NUMERICS.md: threads do not inherit the mode).
+  auto row = [&](long i) {
     HiLo Z{Matrix(d, H), Matrix(d, H)}, Y{Matrix(d, H), Matrix(d, H)}, B{Matrix(d, H), Matrix(d, H)};
-    for (long i = first; i < n; i += stride) {
-      for (long h = 0; h < H; ++h) {
-        B.hi.col(h) = F[h].B.hi.col(i);
-        B.nlo.col(h) = F[h].B.nlo.col(i);
-      }
-      const double rb = std::sqrt(rho(abs_gram(B)));
-      const long L = mask == Mask::causal ? i + 1 : n;
-      double diag = 0.0;
-      for (long l = 0; l < L; ++l) {
-        Vector w(H);
-        double p = std::numeric_limits<double>::infinity(), top = 0.0;
-        for (long h = 0; h < H; ++h) {
-          w(h) = F[h].s * F[h].Pup(i, l);
-          p = std::min(p, -F[h].Pnlo(i, l));
-          top = std::max(top, F[h].Pup(i, l));
-        }
-        if (top == 0.0) continue;
-        p = std::max(p, 0.0);
-        double esum = 0.0, emax = 0.0;
-        for (long h = 0; h < H; ++h) {
-          const double e = std::max(F[h].Pup(i, l) - p, 0.0);
-          esum += e * mu[h];
-          emax = std::max(emax, e);
-        }
-        for (long h = 0; h < H; ++h) {
-          // z ∈ [u_l − ū_i]: hi = hi(u_l) + nlo(ū_i), nlo = nlo(u_l) + hi(ū_i); likewise y.
-          Z.hi.col(h) = F[h].U.hi.col(l) + F[h].Ubar.nlo.col(i);
-          Z.nlo.col(h) = F[h].U.nlo.col(l) + F[h].Ubar.hi.col(i);
-          Y.hi.col(h) = F[h].G.hi.col(l) + F[h].Gkap.nlo.col(i);
-          Y.nlo.col(h) = F[h].G.nlo.col(l) + F[h].Gkap.hi.col(i);
-        }
-        Matrix M = abs_gram(Z);
-        for (long h = 0; h < H; ++h)
-          for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
-        const double rz = std::sqrt(rho(M));
-        N.P(i, l) = p * mu_all + std::min(esum, wo_wv * emax);
-        N.R(i, l) = rz * rb;
-        diag += rz * std::sqrt(rho(abs_gram(Y)));
-      }
-      N.D(i) = diag;
+    for (long h = 0; h < H; ++h) {
+      B.hi.col(h) = F[h].B.hi.col(i);
+      B.nlo.col(h) = F[h].B.nlo.col(i);
     }
-  };
-  const long T = std::clamp<long>(LinalgThreads::current(), 1, std::max<long>(n, 1));
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(T));
-  for (long t = 1; t < T; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        rows(t, T);
-      } catch (...) {
-        errors[static_cast<std::size_t>(t)] = std::current_exception();
+    const double rb = std::sqrt(rho(abs_gram(B)));
+    const long L = mask == Mask::causal ? i + 1 : n;
+    double diag = 0.0;
+    for (long l = 0; l < L; ++l) {
+      Vector w(H);
+      double p = std::numeric_limits<double>::infinity(), top = 0.0;
+      for (long h = 0; h < H; ++h) {
+        w(h) = F[h].s * F[h].Pup(i, l);
+        p = std::min(p, -F[h].Pnlo(i, l));
+        top = std::max(top, F[h].Pup(i, l));
       }
-    });
-  try {
-    rows(0, T);
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
-  for (auto& th : pool) th.join();
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+      if (top == 0.0) continue;
+      p = std::max(p, 0.0);
+      double esum = 0.0, emax = 0.0;
+      for (long h = 0; h < H; ++h) {
+        const double e = std::max(F[h].Pup(i, l) - p, 0.0);
+        esum += e * mu[h];
+        emax = std::max(emax, e);
+      }
+      for (long h = 0; h < H; ++h) {
+        // z ∈ [u_l − ū_i]: hi = hi(u_l) + nlo(ū_i), nlo = nlo(u_l) + hi(ū_i); likewise y.
+        Z.hi.col(h) = F[h].U.hi.col(l) + F[h].Ubar.nlo.col(i);
+        Z.nlo.col(h) = F[h].U.nlo.col(l) + F[h].Ubar.hi.col(i);
+        Y.hi.col(h) = F[h].G.hi.col(l) + F[h].Gkap.nlo.col(i);
+        Y.nlo.col(h) = F[h].G.nlo.col(l) + F[h].Gkap.hi.col(i);
+      }
+      Matrix M = abs_gram(Z);
+      for (long h = 0; h < H; ++h)
+        for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
+      const double rz = std::sqrt(rho(M));
+      N.P(i, l) = p * mu_all + std::min(esum, wo_wv * emax);
+      N.R(i, l) = rz * rb;
+      diag += rz * std::sqrt(rho(abs_gram(Y)));
+    }
+    N.D(i) = diag;
+  };
+  detail::parallel_chunks(LinalgThreads::current(), n, Rounding::upward, row);
   return N;
 }
 

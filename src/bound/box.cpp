@@ -68,12 +68,14 @@ struct MeanValueParts {
   std::vector<std::pair<long, long>> coord;  // the token and feature of each k
 };
 
-// Requires UpwardScope. One Dual<Interval> Jacobian per moving coordinate.
-MeanValueParts mean_value_parts(const AttentionLayer& layer, const Box& box, const Matrix& c) {
+// Requires UpwardScope. sc: the forward pass at the centre c. One Dual<Interval> Jacobian per
+// moving coordinate.
+MeanValueParts mean_value_parts(const AttentionLayer& layer, const Box& box, const ForwardState<Interval>& sc) {
   const long n = box.n(), d = box.d();
   const IMatrix B = box.enclosure();
+  const Matrix c = box.center();
   MeanValueParts p;
-  p.Jc = jacobian<Interval>(layer, forward<Interval>(layer, point_matrix(c)));
+  p.Jc = jacobian<Interval>(layer, sc);
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
       const double r = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
@@ -201,9 +203,10 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   // J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] (one Dual<Interval> Jacobian per coordinate), which has
   // O(width) overestimation where the naive form suffers from dependency.
   IMatrix JB = jacobian<Interval>(layer, sB);
+  const auto sc = forward<Interval>(layer, point_matrix(c));  // the centre (exact point)
   std::optional<MeanValueParts> parts;
   if (!box.is_point() && n * d <= kCentredJacobianLimit) {
-    parts = mean_value_parts(layer, box, c);
+    parts = mean_value_parts(layer, box, sc);
     JB = intersect(JB, centred_jacobian(*parts));
     if (sensitivity) {  // r_k ‖∂J/∂x_k(B)‖_F: how much coordinate k widens the enclosure
       *sensitivity = Matrix::Zero(n, d);
@@ -223,7 +226,6 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   for (Eigen::Index i = 0; i < v.size(); ++i) nv2 += square(vI(i));
 
   // a(c) and the gradient of a over B.
-  const auto sc = forward<Interval>(layer, point_matrix(c));
   const IMatrix hc = jvp<Interval>(layer, sc, vI);
   // J(X) v̂ over B: the matrix-free JVP intersected with JB v̂ (both enclosures).
   const Vector vflat_d = flatten<double>(v);

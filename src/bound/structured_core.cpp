@@ -45,8 +45,6 @@ MidRad scale_rows(const MidRad& P, long i, const MidRad& D) {
   return W;
 }
 
-MidRad transpose(const MidRad& A) { return MidRad{A.mid.transpose(), A.rad.transpose()}; }
-
 }  // namespace
 
 CoreRows core_row_norms(const MidRad& P, const MidRad& V, const MidRad& Vbar, const MidRad& K, const MidRad& Kap,

@@ -8,12 +8,10 @@
 // p ‖W_O W_V‖ + min(Σ_h (P^h_il − p) ‖W_O^h W_V^h‖, ‖W_O‖‖W_V‖ max_h (P^h_il − p)), p = min_h P^h_il.
 // Unlike summing per-head norms, this keeps near-orthogonal heads from adding up.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <mutex>
-#include <thread>
 
 #include "bound/structured_internal.hpp"
+#include "linalg/detail.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound::detail {
@@ -90,61 +88,45 @@ BlockParts head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBl
     Gk[h] = &F[h].Gkap;
   }
   BlockParts N{Matrix::Zero(n, n), Matrix::Zero(n, n), Vector::Zero(n)};
-  std::atomic<long> next{0};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto work = [&] {
-    UpwardScope up;
-    try {
-      Matrix Zm(d, H), Zr(d, H), Ym(d, H), Yr(d, H), Bm(d, H), Br(d, H);
-      for (long i; (i = next.fetch_add(1)) < n;) {
-        for (long h = 0; h < H; ++h) {
-          Bm.col(h) = B[h]->mid.col(i);
-          Br.col(h) = B[h]->rad.col(i);
-        }
-        const double rb = std::sqrt(rho_up(abs_gram_up(Bm, Br)));
-        const long L = mask == Mask::causal ? i + 1 : n;
-        double diag = 0.0;
-        for (long l = 0; l < L; ++l) {
-          Vector w(H);
-          double pmin = std::numeric_limits<double>::infinity(), any = 0.0;
-          for (long h = 0; h < H; ++h) {
-            w(h) = F[h].s * F[h].Pup(i, l);
-            pmin = std::min(pmin, F[h].Plo(i, l));
-            any = std::max(any, F[h].Pup(i, l));
-          }
-          if (any == 0.0) continue;
-          pmin = std::max(pmin, 0.0);
-          double rest_sum = 0.0, rest_max = 0.0;
-          for (long h = 0; h < H; ++h) {
-            const double e = std::max(F[h].Pup(i, l) - pmin, 0.0);
-            rest_sum += e * c.mu[h];
-            rest_max = std::max(rest_max, e);
-          }
-          const double ppart = pmin * c.mu_all + std::min(rest_sum, c.wo_wv * rest_max);
-          diff_cols(U, l, Ub, i, Zm, Zr);
-          Matrix M = abs_gram_up(Zm, Zr);
-          for (long h = 0; h < H; ++h)
-            for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
-          const double rz = std::sqrt(rho_up(M));
-          N.P(i, l) = ppart;
-          N.R(i, l) = rz * rb;
-          diff_cols(G, l, Gk, i, Ym, Yr);
-          diag += rz * std::sqrt(rho_up(abs_gram_up(Ym, Yr)));
-        }
-        if (!drop_diagonal) N.D(i) = diag;
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lk(mu);
-      if (!error) error = std::current_exception();
-      next.store(n);
+  // Rows on `threads` workers (parallel_chunks: each under its own upward rounding).
+  detail::parallel_chunks(threads, n, Rounding::upward, [&](long i) {
+    Matrix Zm(d, H), Zr(d, H), Ym(d, H), Yr(d, H), Bm(d, H), Br(d, H);
+    for (long h = 0; h < H; ++h) {
+      Bm.col(h) = B[h]->mid.col(i);
+      Br.col(h) = B[h]->rad.col(i);
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(threads, 1); ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
-  if (error) std::rethrow_exception(error);
+    const double rb = std::sqrt(rho_up(abs_gram_up(Bm, Br)));
+    const long L = mask == Mask::causal ? i + 1 : n;
+    double diag = 0.0;
+    for (long l = 0; l < L; ++l) {
+      Vector w(H);
+      double pmin = std::numeric_limits<double>::infinity(), any = 0.0;
+      for (long h = 0; h < H; ++h) {
+        w(h) = F[h].s * F[h].Pup(i, l);
+        pmin = std::min(pmin, F[h].Plo(i, l));
+        any = std::max(any, F[h].Pup(i, l));
+      }
+      if (any == 0.0) continue;
+      pmin = std::max(pmin, 0.0);
+      double rest_sum = 0.0, rest_max = 0.0;
+      for (long h = 0; h < H; ++h) {
+        const double e = std::max(F[h].Pup(i, l) - pmin, 0.0);
+        rest_sum += e * c.mu[h];
+        rest_max = std::max(rest_max, e);
+      }
+      const double ppart = pmin * c.mu_all + std::min(rest_sum, c.wo_wv * rest_max);
+      diff_cols(U, l, Ub, i, Zm, Zr);
+      Matrix M = abs_gram_up(Zm, Zr);
+      for (long h = 0; h < H; ++h)
+        for (long k = 0; k < H; ++k) M(h, k) = w(h) * (M(h, k) * w(k));
+      const double rz = std::sqrt(rho_up(M));
+      N.P(i, l) = ppart;
+      N.R(i, l) = rz * rb;
+      diff_cols(G, l, Gk, i, Ym, Yr);
+      diag += rz * std::sqrt(rho_up(abs_gram_up(Ym, Yr)));
+    }
+    if (!drop_diagonal) N.D(i) = diag;
+  });
   return N;
 }
 

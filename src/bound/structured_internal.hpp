@@ -29,17 +29,11 @@ struct GramBlockConstants {
 struct BlockParts {
   Matrix P, R;
   Vector D;
-  Matrix sum() const {
-    Matrix N = P + R;
-    N.diagonal() += D;
-    return N;
-  }
 };
 
 /// Guarantee: the BlockParts of J(X), with the heads kept together through H × H Gram matrices
 /// (structured_gram.cpp). Rows are split over `threads` workers, each under its own upward
 /// rounding. `drop_diagonal` is the mutation switch of StructuredOptions (then D = 0: no bound).
-/// The sum is formed by the caller under upward rounding.
 BlockParts head_gram_block_norms(const std::vector<HeadFactors>& F, const GramBlockConstants& c, Mask mask,
                                  int threads, bool drop_diagonal);
 

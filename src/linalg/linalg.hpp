@@ -60,6 +60,8 @@ MidRad to_midrad(const IMatrix& A);
 /// gives the entire interval [-inf, +inf]. Precondition: same shapes, rad >= 0 (checked:
 /// std::invalid_argument; the MidRad products check the same).
 IMatrix to_intervals(const MidRad& A);
+/// Exact: the transposed enclosure (midpoint and radius transposed).
+inline MidRad transpose(const MidRad& A) { return MidRad{A.mid.transpose(), A.rad.transpose()}; }
 
 // ---- enclosed products --------------------------------------------------------------------------
 // Guarantee: enclosure of {A·B : A ∈ A, B ∈ B}. Precondition: inner dimensions agree (checked:

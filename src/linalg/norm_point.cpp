@@ -283,8 +283,13 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     if (M.size() > 0) maxabs = std::max(maxabs, M.cwiseAbs().maxCoeff());
   }
   if (maxabs == 0) return UpperBound::proved(0.0);
-  auto one_by_one = [&](std::size_t from, double acc) {
-    for (std::size_t s = from; s < Ms.size() && acc < give_up; ++s) acc = std::max(acc, norm2_upper(Ms[s]).value());
+  // The order of the shared proof (identity until the screening sorts it); one_by_one(k, acc)
+  // hands members order[k..] to norm2_upper, acc being what order[0..k) are already proved below.
+  const std::size_t S = Ms.size();
+  std::vector<std::size_t> order(S);
+  for (std::size_t s = 0; s < S; ++s) order[s] = s;
+  auto one_by_one = [&](std::size_t k, double acc) {
+    for (; k < S && acc < give_up; ++k) acc = std::max(acc, norm2_upper(Ms[order[k]]).value());
     return acc < give_up ? UpperBound::proved(acc) : UpperBound::infinity();
   };
   const int ex = std::ilogb(maxabs);
@@ -299,13 +304,11 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     Vector g;  // its diagonal
     double r = 0, theta = 0;
   };
-  const std::size_t S = Ms.size();
   thread_local std::vector<Member> mem;  // reused: branch-and-bound calls this for every box
   if (mem.size() < S) mem.resize(S);
   thread_local Vector warm, y;  // the previous family's top eigenvector: any start is valid
   double trace_min = kInf, r_max = 0;
   const long N = std::min(Ms[0].rows(), Ms[0].cols());
-  std::vector<std::size_t> order(S);
   {
     RoundingGuard nearest(Rounding::nearest);
     if (warm.size() != N || !(warm.norm() > 0)) warm = Vector::Ones(N);
@@ -317,11 +320,11 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     if (!ge.finite || !std::isfinite(ge.radius_norm)) return one_by_one(0, 0.0);
     mem[s].g = mem[s].G.diagonal();
     mem[s].r = ge.radius_norm;
-    trace_min = std::min(trace_min, sum_down(mem[s].g));
     r_max = std::max(r_max, ge.radius_norm);
     // Screening: three power steps from the warm vector (a Rayleigh quotient, so <= λmax; wide
     // boxes give members whose top directions differ). No guarantee: it only orders the proofs.
     RoundingGuard nearest(Rounding::nearest);
+    trace_min = std::min(trace_min, mem[s].g.sum());  // only sizes the candidate (choose_t)
     v = warm;
     double rq = 0;
     for (int it = 0; it < 3; ++it) {
@@ -332,7 +335,6 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
       v = y / ny;
     }
     mem[s].theta = std::max(rq, mem[s].g.maxCoeff());
-    order[s] = s;
     // A member already estimated at or above give_up: +inf is an upper bound, so stop (the
     // estimate only decides how early we give up, never what is claimed).
     if (std::sqrt(mem[s].theta) >= give_up) return UpperBound::infinity();
@@ -379,12 +381,8 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
       diagonal_bounds(m.g, t, m.r, lo, hi);
       mirror_negated(work, 1);
       if (detail::prove_pd_lower(work, lo, hi, 1)) break;
-      if (thin > 6) {
-        // Give the rest to the one-matrix proof (its own eigen-solver and retries).
-        double acc = unscale_up(t, 0, 0.0);  // members order[0..k) are proved below this
-        for (std::size_t j = k; j < S && acc < give_up; ++j) acc = std::max(acc, norm2_upper(Ms[order[j]]).value());
-        return acc < give_up ? UpperBound::proved(acc) : UpperBound::infinity();
-      }
+      // The rest go to the one-matrix proof (its own eigen-solver and retries).
+      if (thin > 6) return one_by_one(k, unscale_up(t, 0, 0.0));
       // A member ranked too low raises the candidate to its own estimate; a member already at
       // the candidate means the margin was too thin, which grows instead.
       const double own = detail::approx_lambda_max_upper(m.G, 1);
