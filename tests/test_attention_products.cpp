@@ -99,3 +99,82 @@ TEST(AttentionProducts, DualIntervalEnclosesValueAndDerivative) {
       }
   }
 }
+
+TEST(AttentionProducts, MultiDualMatchesDualTangentByTangent) {
+  // Every tangent of a MultiDual must see exactly the interval operations Dual applies to its one
+  // tangent, whatever the mix of tangent counts (constants k = 0, operands with k = 1 and 3).
+  using Jet = MultiDual<Interval, 4>;
+  UpwardScope up;
+  std::mt19937_64 rng(seed(1111));
+  std::uniform_real_distribution<double> u(0.3, 1.7);
+  for (int trial = 0; trial < 50; ++trial) {
+    const double a_lo = u(rng);
+    const Interval a0 = hull(a_lo, a_lo + 0.01), b0 = point(u(rng)), c0 = point(u(rng));
+    const double da[1] = {u(rng)}, db[3] = {u(rng), -u(rng), u(rng)};
+    auto f = [&](auto a, auto b, auto c) {
+      auto p = a * b - c;
+      auto q = exp(p) / sqrt(a * a + decltype(a)(1.0));
+      return q + log(decltype(a)(2.0) + b * c) - (-a) / b;
+    };
+    Jet ja = Jet::seeded(a0, 0, point(da[0])), jb(b0), jc(c0);
+    jb.k = 3;
+    for (unsigned t = 0; t < 3; ++t) jb.d[t] = point(db[t]);
+    const Jet r = f(ja, jb, jc);
+    ASSERT_EQ(r.k, 3u);
+    for (unsigned t = 0; t < 3; ++t) {
+      const Dual<Interval> s = f(Dual<Interval>(a0, point(t == 0 ? da[0] : 0.0)), Dual<Interval>(b0, point(db[t])),
+                                 Dual<Interval>(c0));
+      EXPECT_EQ(r.v.lower(), s.v.lower());
+      EXPECT_EQ(r.v.upper(), s.v.upper());
+      EXPECT_EQ(r.tangent(t).lower(), s.d.lower()) << "tangent " << t;
+      EXPECT_EQ(r.tangent(t).upper(), s.d.upper()) << "tangent " << t;
+    }
+    EXPECT_EQ(r.tangent(3).lower(), 0.0);
+    EXPECT_EQ(r.tangent(3).upper(), 0.0);
+  }
+}
+
+TEST(AttentionProducts, IntervalJetJacobianContainsSecondDerivatives) {
+  // One IntervalJet pass at a point, with a random subset of coordinates seeded, must enclose
+  // ∂J/∂x_k for each seeded k: the reference is a 512-bit central difference with h = 2^-70
+  // (truncation ~2^-140, far inside the double enclosures), and its value part must contain J.
+  std::mt19937_64 rng(seed(1212));
+  for (int trial = 0; trial < 12; ++trial) {
+    LayerSpec sp = random_spec(rng, 4, 3);
+    const long n = std::uniform_int_distribution<long>(1, std::min<long>(5, kMaxBoxTangents / sp.d))(rng);
+    AttentionLayer L = random_layer(sp, rng);
+    const Matrix X = random_tokens(n, sp.d, 0.8, rng);
+    std::vector<std::pair<long, long>> seeded;
+    UpwardScope up;  // Interval code; the MPFI reference runs in any mode
+    Mat<IntervalJet> XJ(n, sp.d);
+    for (long i = 0; i < n; ++i)
+      for (long a = 0; a < sp.d; ++a) {
+        if (rng() % 3 == 0) {
+          XJ(i, a) = IntervalJet(point(X(i, a)));
+          continue;
+        }
+        XJ(i, a) = IntervalJet::seeded(point(X(i, a)), static_cast<unsigned>(seeded.size()), point(1.0));
+        seeded.emplace_back(i, a);
+      }
+    const Mat<IntervalJet> JJ = jacobian<IntervalJet>(L, forward<IntervalJet>(L, XJ));
+    MpPrecision prec(512);
+    const MpMatrix J0 = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(X)));
+    for (Eigen::Index e = 0; e < J0.size(); ++e) ASSERT_TRUE(MpInterval(JJ(e).v).contains(J0(e))) << "trial " << trial;
+    const MpInterval h(std::ldexp(1.0, -70));
+    for (std::size_t t = 0; t < seeded.size(); ++t) {
+      Mat<MpInterval> Xp = cast_tokens<MpInterval>(X), Xm = Xp;
+      Xp(seeded[t].first, seeded[t].second) += h;
+      Xm(seeded[t].first, seeded[t].second) -= h;
+      const MpMatrix Jp = jacobian<MpInterval>(L, forward<MpInterval>(L, Xp));
+      const MpMatrix Jm = jacobian<MpInterval>(L, forward<MpInterval>(L, Xm));
+      for (Eigen::Index e = 0; e < J0.size(); ++e) {
+        const MpInterval fd = (Jp(e) - Jm(e)) / (MpInterval(2) * h);
+        // The difference quotient is off by O(h²) ≈ 2^-140: an exact zero derivative (a token the
+        // mask hides) gives [0, 0] in the jet and ±tiny here, hence the 1e-30 slack.
+        const Interval g = JJ(e).tangent(static_cast<unsigned>(t));
+        ASSERT_GE(fd.lower_down(), g.lower() - 1e-30) << "trial " << trial << ", tangent " << t << ", entry " << e;
+        ASSERT_LE(fd.upper_up(), g.upper() + 1e-30) << "trial " << trial << ", tangent " << t << ", entry " << e;
+      }
+    }
+  }
+}

@@ -4,7 +4,9 @@
 //   Interval      (rigorous enclosures; callers hold an UpwardScope),
 //   MpInterval    (rigorous at any precision; the checker's arithmetic),
 //   Dual<double>  (forward-mode second derivatives for gradient ascent; approximate),
-//   Dual<Interval> (value and directional derivative enclosed over a box: the centred forms).
+//   Dual<Interval> (value and directional derivative enclosed over a box: the centred forms),
+//   IntervalJet   (value and all partial derivatives over a box in one pass: the mean-value
+//                 Jacobian of the branch-and-bound leaf; forward and jacobian only).
 //
 // Guarantee for rigorous T: every returned entry encloses the exact value of the same formula at
 // every input inside the input enclosure X (and exact weights). For double/Dual: none.
@@ -68,10 +70,13 @@ ATTNBOUND_ATTENTION_EXTERN(MpInterval)
 ATTNBOUND_ATTENTION_EXTERN(Dual<double>)
 ATTNBOUND_ATTENTION_EXTERN(Dual<Interval>)
 #undef ATTNBOUND_ATTENTION_EXTERN
+extern template ForwardState<IntervalJet> forward<IntervalJet>(const AttentionLayer&, const Mat<IntervalJet>&);
+extern template Mat<IntervalJet> softmax_rows<IntervalJet>(const Mat<IntervalJet>&, Mask);
 extern template Mat<double> jacobian<double>(const AttentionLayer&, const ForwardState<double>&);
 extern template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const ForwardState<Interval>&);
 extern template Mat<MpInterval> jacobian<MpInterval>(const AttentionLayer&, const ForwardState<MpInterval>&);
 extern template Mat<Dual<Interval>> jacobian<Dual<Interval>>(const AttentionLayer&, const ForwardState<Dual<Interval>>&);
+extern template Mat<IntervalJet> jacobian<IntervalJet>(const AttentionLayer&, const ForwardState<IntervalJet>&);
 
 // ---- flattening helpers: n × d token matrix <-> vector of length n·d (index i·d + a) ----------
 template <class T>

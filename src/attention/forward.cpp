@@ -51,4 +51,5 @@ template ForwardState<MpInterval> forward<MpInterval>(const AttentionLayer&, con
 template ForwardState<Dual<double>> forward<Dual<double>>(const AttentionLayer&, const Mat<Dual<double>>&);
 template ForwardState<Dual<Interval>> forward<Dual<Interval>>(const AttentionLayer&, const Mat<Dual<Interval>>&);
 
+template ForwardState<IntervalJet> forward<IntervalJet>(const AttentionLayer&, const Mat<IntervalJet>&);
 }  // namespace attnbound

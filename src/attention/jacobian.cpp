@@ -79,4 +79,5 @@ template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const ForwardSt
 template Mat<MpInterval> jacobian<MpInterval>(const AttentionLayer&, const ForwardState<MpInterval>&);
 template Mat<Dual<Interval>> jacobian<Dual<Interval>>(const AttentionLayer&, const ForwardState<Dual<Interval>>&);
 
+template Mat<IntervalJet> jacobian<IntervalJet>(const AttentionLayer&, const ForwardState<IntervalJet>&);
 }  // namespace attnbound

@@ -144,4 +144,5 @@ template Mat<MpInterval> softmax_rows<MpInterval>(const Mat<MpInterval>&, Mask);
 template Mat<Dual<double>> softmax_rows<Dual<double>>(const Mat<Dual<double>>&, Mask);
 template Mat<Dual<Interval>> softmax_rows<Dual<Interval>>(const Mat<Dual<Interval>>&, Mask);
 
+template Mat<IntervalJet> softmax_rows<IntervalJet>(const Mat<IntervalJet>&, Mask);
 }  // namespace attnbound

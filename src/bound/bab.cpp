@@ -175,7 +175,8 @@ class Search {
       std::lock_guard<std::mutex> lk(mu_);
       best_est = result_.lower.value();
     }
-    n.upper = box_upper(layer_, n.box, &hint, ball_, best_est * (1 + opt_.tol), &n.sensitivity);
+    n.upper = box_upper(layer_, n.box, &hint, ball_, best_est * (1 + opt_.tol), &n.sensitivity,
+                         /*centred_form=*/false);
     // Lower candidate: the centre, and a short ascent when it is competitive. Every
     // kLongAscentEvery-th box (a child of the box with the largest upper bound, so near where the
     // maximum may be) also gets a long ascent: short ones stall on slowly rising ridges.
@@ -285,7 +286,7 @@ class Search {
     for (const auto& l : result_.partition) U = std::max(U, l.upper.value());
     result_.upper = UpperBound::proved(U);
     result_.upper_method = "branch-and-bound: " + std::to_string(result_.partition.size()) +
-                           " leaves, centred box bound on each" + (perm_ ? ", permutation symmetry" : "") +
+                           " leaves, plain and vertex box bounds on each" + (perm_ ? ", permutation symmetry" : "") +
                            (sign_ ? ", sign symmetry" : "");
     result_.upper_evidence = UpperEvidence{"bab", Matrix()};
     if (result_.witness) result_.estimate = approx::jacobian_norm(layer_, result_.witness->X).sigma;

@@ -1,6 +1,7 @@
 // Branch-and-bound over a region: sup_{X ∈ S} ‖J(X)‖ to a relative tolerance.
 //
-// Best-first on the leaf upper bounds (box_upper: the centred and vertex second-order box forms);
+// Best-first on the leaf upper bounds (box_upper: the plain and vertex box forms; the centred form
+// is left out, as it almost never wins over these boxes and costs as much as the other two);
 // a box is split at the coordinate that widens its bound most (r_k ‖∂J/∂x_k(B)‖). Every
 // processed box donates a lower-bound candidate (its centre, projected into the region, improved
 // by a few ascent steps when promising). Boxes are dropped, with a recorded reason the checker

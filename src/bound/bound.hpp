@@ -152,8 +152,11 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X,
 /// singular vector at the box centre (computed if empty). The vertex form, the costly part, is
 /// skipped once the other bounds are <= `enough` (the caller can close the box already). If
 /// `sensitivity` is given it receives r_k ‖∂J/∂x_k(B)‖_F per coordinate (a float, for choosing the
-/// split; empty when not computed).
+/// split; empty when not computed). `centred_form = false` leaves out the centred 2 × 2 form: the
+/// branch-and-bound does, because over its boxes the form almost never beats the others (under 1 %
+/// of boxes on the suite) while costing about as much as they do (docs/bab.md §2).
 UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr,
-                     const BallProduct* ball = nullptr, double enough = 0.0, Matrix* sensitivity = nullptr);
+                     const BallProduct* ball = nullptr, double enough = 0.0, Matrix* sensitivity = nullptr,
+                     bool centred_form = true);
 
 }  // namespace attnbound

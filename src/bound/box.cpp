@@ -47,7 +47,7 @@ IMatrix point_matrix(const Matrix& X) {
   return Y;
 }
 
-constexpr long kCentredJacobianLimit = 24;  // n·d up to which the mean-value Jacobian is formed
+constexpr long kCentredJacobianLimit = kMaxBoxTangents;  // n·d up to which the mean-value Jacobian is formed
 
 // Entrywise intersection of two enclosures of the same matrix (both valid, so is the result).
 IMatrix intersect(const IMatrix& A, const IMatrix& B) {
@@ -63,33 +63,40 @@ IMatrix intersect(const IMatrix& A, const IMatrix& B) {
 // |δ_k| <= r_k and every G_k (the averaged ∂J/∂x_k along the segment) inside dJ[k] = ∂J/∂x_k(B).
 struct MeanValueParts {
   IMatrix Jc;                // J(c), enclosed
+  IMatrix Jbox;              // J over the box, enclosed (the value part of the same pass)
   std::vector<IMatrix> dJ;   // ∂J/∂x_k over the box (one per coordinate with r_k > 0)
   std::vector<double> r;     // r_k >= |x_k − c_k| on the box
   std::vector<std::pair<long, long>> coord;  // the token and feature of each k
 };
 
-// Requires UpwardScope. sc: the forward pass at the centre c. One Dual<Interval> Jacobian per
-// moving coordinate.
+// Requires UpwardScope and n·d <= kMaxBoxTangents. sc: the forward pass at the centre c. One
+// IntervalJet Jacobian over the box gives every ∂J/∂x_k at once (tangent k seeds coordinate k).
 MeanValueParts mean_value_parts(const AttentionLayer& layer, const Box& box, const ForwardState<Interval>& sc) {
   const long n = box.n(), d = box.d();
   const IMatrix B = box.enclosure();
   const Matrix c = box.center();
   MeanValueParts p;
   p.Jc = jacobian<Interval>(layer, sc);
+  Mat<IntervalJet> XD(n, d);
+  unsigned K = 0;
   for (long i = 0; i < n; ++i)
     for (long a = 0; a < d; ++a) {
       const double r = std::max(c(i, a) - box.lo(i, a), box.hi(i, a) - c(i, a));
-      if (r == 0) continue;
-      Mat<Dual<Interval>> XD(n, d);
-      for (long t = 0; t < n; ++t)
-        for (long b = 0; b < d; ++b) XD(t, b) = Dual<Interval>(B(t, b), point(t == i && b == a ? 1.0 : 0.0));
-      const Mat<Dual<Interval>> JD = jacobian<Dual<Interval>>(layer, forward<Dual<Interval>>(layer, XD));
-      IMatrix G(JD.rows(), JD.cols());
-      for (Eigen::Index e = 0; e < G.size(); ++e) G(e) = JD(e).d;
-      p.dJ.push_back(std::move(G));
+      if (r == 0) {
+        XD(i, a) = IntervalJet(B(i, a));
+        continue;
+      }
+      XD(i, a) = IntervalJet::seeded(B(i, a), K++, point(1.0));
       p.r.push_back(r);
       p.coord.emplace_back(i, a);
     }
+  const Mat<IntervalJet> JD = jacobian<IntervalJet>(layer, forward<IntervalJet>(layer, XD));
+  p.Jbox.resize(JD.rows(), JD.cols());
+  p.dJ.assign(static_cast<std::size_t>(K), IMatrix(JD.rows(), JD.cols()));
+  for (Eigen::Index e = 0; e < JD.size(); ++e) {
+    p.Jbox(e) = JD(e).v;
+    for (unsigned t = 0; t < K; ++t) p.dJ[t](e) = JD(e).tangent(t);
+  }
   return p;
 }
 
@@ -183,7 +190,7 @@ double sumsq_up(const IMatrix& Y) {
 }  // namespace
 
 UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hint, const BallProduct* ball,
-                     double enough, Matrix* sensitivity) {
+                     double enough, Matrix* sensitivity, bool centred_form) {
   if (sensitivity) sensitivity->resize(0, 0);
   // Over box ∩ ball it suffices to work on the contracted box (a superset of the intersection).
   if (ball && ball->certainly_disjoint(box_in)) return UpperBound::proved(0.0);  // sup over ∅
@@ -191,23 +198,24 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   const long n = box.n(), d = box.d();
   const Matrix c = box.center();
   Matrix v = (hint && hint->rows() == n && hint->cols() == d) ? *hint : Matrix();
-  if (v.size() == 0 || !(v.norm() > 0)) {
+  if (centred_form && (v.size() == 0 || !(v.norm() > 0))) {
     v = approx::jacobian_norm(layer, c, 200, 1e-12).right;
     if (hint) *hint = v;
   }
 
   UpwardScope up;
   const IMatrix B = box.enclosure();
-  const auto sB = forward<Interval>(layer, B);
   // The Jacobian over the box: the naive interval evaluation intersected with the mean-value form
-  // J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k] (one Dual<Interval> Jacobian per coordinate), which has
-  // O(width) overestimation where the naive form suffers from dependency.
-  IMatrix JB = jacobian<Interval>(layer, sB);
+  // J(c) + Σ_k ∂J/∂x_k(B) [−r_k, r_k], which has O(width) overestimation where the naive form
+  // suffers from dependency. Where the mean-value parts are formed, their pass carries a naive
+  // evaluation along (the jet's value part), and the separate one is skipped.
   const auto sc = forward<Interval>(layer, point_matrix(c));  // the centre (exact point)
   std::optional<MeanValueParts> parts;
+  std::optional<ForwardState<Interval>> sB;
+  IMatrix JB;
   if (!box.is_point() && n * d <= kCentredJacobianLimit) {
     parts = mean_value_parts(layer, box, sc);
-    JB = intersect(JB, centred_jacobian(*parts));
+    JB = intersect(parts->Jbox, centred_jacobian(*parts));
     if (sensitivity) {  // r_k ‖∂J/∂x_k(B)‖_F: how much coordinate k widens the enclosure
       *sensitivity = Matrix::Zero(n, d);
       for (std::size_t k = 0; k < parts->dJ.size(); ++k) {
@@ -216,10 +224,20 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
         (*sensitivity)(parts->coord[k].first, parts->coord[k].second) = parts->r[k] * std::sqrt(f);
       }
     }
+  } else {
+    sB = forward<Interval>(layer, B);
+    JB = jacobian<Interval>(layer, *sB);
   }
   const UpperBound plain = norm2_upper(JB);
-  if (box.is_point() || !(v.norm() > 0)) return plain;
+  if (box.is_point()) return plain;
+  // The vertex form costs 2^m small verified norms: skip it when the box is already closed.
+  auto with_vertex = [&](UpperBound best) {
+    if (parts && !(best.value() <= enough)) best = min(best, UpperBound::proved(vertex_bound(*parts, best.value())));
+    return best;
+  };
+  if (!centred_form || !(v.norm() > 0)) return with_vertex(plain);
 
+  if (!sB) sB = forward<Interval>(layer, B);
   const IMatrix vI = point_matrix(v);
   // ‖v̂‖² enclosed.
   Interval nv2 = point(0.0);
@@ -229,7 +247,7 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   const IMatrix hc = jvp<Interval>(layer, sc, vI);
   // J(X) v̂ over B: the matrix-free JVP intersected with JB v̂ (both enclosures).
   const Vector vflat_d = flatten<double>(v);
-  const IMatrix hB = intersect(jvp<Interval>(layer, sB, vI),
+  const IMatrix hB = intersect(jvp<Interval>(layer, *sB, vI),
                                unflatten<Interval>(Vec<Interval>(mul(JB, vflat_d)), n, d));
   Mat<Dual<Interval>> XD(n, d), WD(n, d);
   for (long i = 0; i < n; ++i)
@@ -265,7 +283,7 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
 
   // β: P⊥ Jᵀ J v̂ / ‖v̂‖ over B.
   const Vec<Interval> hflat0 = flatten<Interval>(hB);
-  const IMatrix JtJv = intersect(vjp<Interval>(layer, sB, hB),
+  const IMatrix JtJv = intersect(vjp<Interval>(layer, *sB, hB),
                                  unflatten<Interval>(Vec<Interval>(mul(IMatrix(JB.transpose()), IMatrix(hflat0))), n, d));
   Interval vr = point(0.0);
   for (Eigen::Index i = 0; i < v.size(); ++i) vr += vI(i) * JtJv(i);
@@ -288,10 +306,7 @@ UpperBound box_upper(const AttentionLayer& layer, const Box& box_in, Matrix* hin
   const Interval half = point(0.5);
   const Interval bound2 = (a + l2) * half + sqrt(square((a - l2) * half) + beta2_over);
   const UpperBound centred = UpperBound::proved(sqrt(point(bound2.upper())).upper());
-  UpperBound best = min(plain, centred);
-  // The vertex form costs 2^m small verified norms: skip it when the box is already closed.
-  if (parts && !(best.value() <= enough)) best = min(best, UpperBound::proved(vertex_bound(*parts, best.value())));
-  return best;
+  return with_vertex(min(plain, centred));
 }
 
 Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOptions& opt) {

@@ -58,6 +58,119 @@ struct Dual {
   friend bool operator>(const Dual& a, const Dual& b) { return a.v > b.v; }
 };
 
+/// MultiDual<T, Max>: forward-mode numbers with up to Max tangents, v + Σ_t d_t ε_t (ε_s ε_t = 0).
+///
+/// Guarantee: inherits T's, per tangent exactly as Dual<T> (each tangent sees the same operations
+/// Dual<T> would apply to it). Where Dual<T> needs one pass per direction, one MultiDual pass gives
+/// all of them and computes the value part (and every exp) once: the branch-and-bound's
+/// ∂J/∂x_k over a box for all coordinates k at once.
+///
+/// `k` counts the stored tangents; tangents t >= k are zero and never read. Constants have k = 0,
+/// so products with weights touch only the value and the k stored tangents.
+template <class T, int Max>
+struct MultiDual {
+  T v{};
+  unsigned k = 0;
+  T d[Max];
+  static_assert(Max > 0);
+
+  MultiDual() = default;
+  MultiDual(const T& value) : v(value) {}  // NOLINT: constants promote implicitly
+  template <class U>
+    requires std::is_arithmetic_v<U>
+  MultiDual(U value) : v(T(value)) {}  // NOLINT
+  MultiDual(const MultiDual& o) : v(o.v), k(o.k) { copy_tangents(o); }
+  MultiDual& operator=(const MultiDual& o) {
+    v = o.v;
+    k = o.k;
+    copy_tangents(o);
+    return *this;
+  }
+  /// The value `value` with tangent `t` equal to `deriv` (t < Max) and zero tangents below it.
+  static MultiDual seeded(const T& value, unsigned t, const T& deriv) {
+    MultiDual r(value);
+    r.k = t + 1;
+    for (unsigned s = 0; s < t; ++s) r.d[s] = T(0);
+    r.d[t] = deriv;
+    return r;
+  }
+  /// Tangent t (zero when not stored).
+  T tangent(unsigned t) const { return t < k ? d[t] : T(0); }
+
+  MultiDual& operator+=(const MultiDual& o) {
+    v += o.v;
+    const unsigned c = k < o.k ? k : o.k;
+    for (unsigned t = 0; t < c; ++t) d[t] += o.d[t];
+    for (unsigned t = c; t < o.k; ++t) d[t] = o.d[t];
+    if (o.k > k) k = o.k;
+    return *this;
+  }
+  MultiDual& operator-=(const MultiDual& o) {
+    v -= o.v;
+    const unsigned c = k < o.k ? k : o.k;
+    for (unsigned t = 0; t < c; ++t) d[t] -= o.d[t];
+    for (unsigned t = c; t < o.k; ++t) d[t] = -o.d[t];
+    if (o.k > k) k = o.k;
+    return *this;
+  }
+  MultiDual& operator*=(const MultiDual& o) {
+    const unsigned c = k < o.k ? k : o.k;
+    for (unsigned t = 0; t < c; ++t) d[t] = d[t] * o.v + v * o.d[t];
+    for (unsigned t = c; t < k; ++t) d[t] = d[t] * o.v;
+    for (unsigned t = c; t < o.k; ++t) d[t] = v * o.d[t];
+    if (o.k > k) k = o.k;
+    v *= o.v;
+    return *this;
+  }
+  MultiDual& operator/=(const MultiDual& o) {
+    const T inv = T(1) / o.v;
+    v *= inv;
+    const unsigned c = k < o.k ? k : o.k;
+    for (unsigned t = 0; t < c; ++t) d[t] = (d[t] - v * o.d[t]) * inv;
+    for (unsigned t = c; t < k; ++t) d[t] = d[t] * inv;
+    for (unsigned t = c; t < o.k; ++t) d[t] = -(v * o.d[t]) * inv;
+    if (o.k > k) k = o.k;
+    return *this;
+  }
+  MultiDual operator-() const {
+    MultiDual r(-v);
+    r.k = k;
+    for (unsigned t = 0; t < k; ++t) r.d[t] = -d[t];
+    return r;
+  }
+  friend MultiDual operator+(MultiDual a, const MultiDual& b) { return a += b; }
+  friend MultiDual operator-(MultiDual a, const MultiDual& b) { return a -= b; }
+  friend MultiDual operator*(MultiDual a, const MultiDual& b) { return a *= b; }
+  friend MultiDual operator/(MultiDual a, const MultiDual& b) { return a /= b; }
+  friend MultiDual exp(const MultiDual& a) {
+    using std::exp;
+    MultiDual r(exp(a.v));
+    r.k = a.k;
+    for (unsigned t = 0; t < a.k; ++t) r.d[t] = r.v * a.d[t];
+    return r;
+  }
+  friend MultiDual sqrt(const MultiDual& a) {
+    using std::sqrt;
+    MultiDual r(sqrt(a.v));
+    const T twice = T(2) * r.v;
+    r.k = a.k;
+    for (unsigned t = 0; t < a.k; ++t) r.d[t] = a.d[t] / twice;
+    return r;
+  }
+  friend MultiDual log(const MultiDual& a) {
+    using std::log;
+    MultiDual r(log(a.v));
+    r.k = a.k;
+    for (unsigned t = 0; t < a.k; ++t) r.d[t] = a.d[t] / a.v;
+    return r;
+  }
+
+ private:
+  void copy_tangents(const MultiDual& o) {
+    for (unsigned t = 0; t < o.k; ++t) d[t] = o.d[t];
+  }
+};
+
 }  // namespace attnbound
 
 namespace Eigen {
@@ -75,6 +188,22 @@ struct NumTraits<attnbound::Dual<T>> : NumTraits<double> {
     ReadCost = 2,
     AddCost = 2,
     MulCost = 4
+  };
+};
+template <class T, int Max>
+struct NumTraits<attnbound::MultiDual<T, Max>> : NumTraits<double> {
+  using Real = attnbound::MultiDual<T, Max>;
+  using NonInteger = attnbound::MultiDual<T, Max>;
+  using Nested = attnbound::MultiDual<T, Max>;
+  using Literal = attnbound::MultiDual<T, Max>;
+  enum {
+    IsComplex = 0,
+    IsInteger = 0,
+    IsSigned = 1,
+    RequireInitialization = 1,
+    ReadCost = 2,
+    AddCost = 2 * Max,
+    MulCost = 4 * Max
   };
 };
 }  // namespace Eigen

@@ -1,7 +1,8 @@
 // Scalar traits: what the templated attention and linalg code may ask of a scalar type.
 //
 // T is one of double (no guarantee), Interval (rigorous, needs an UpwardScope), MpInterval
-// (rigorous, any scope) or Dual<double> (derivatives in floating point, no guarantee).
+// (rigorous, any scope), Dual<double> (derivatives in floating point, no guarantee), or the
+// derivative types Dual<Interval>, Dual<MpInterval> and IntervalJet (rigorous like their base).
 #pragma once
 
 #include <cmath>
@@ -60,6 +61,20 @@ struct ScalarTraits<Dual<S>> {
   static double approx(const Dual<S>& x) { return ScalarTraits<S>::approx(x.v); }
   static Dual<S> inv_sqrt(long k) { return Dual<S>(ScalarTraits<S>::inv_sqrt(k)); }
 };
+
+template <class S, int Max>
+struct ScalarTraits<MultiDual<S, Max>> {
+  static constexpr bool rigorous = ScalarTraits<S>::rigorous;
+  static constexpr bool interval = false;
+  static MultiDual<S, Max> from(double x) { return MultiDual<S, Max>(ScalarTraits<S>::from(x)); }
+  static double approx(const MultiDual<S, Max>& x) { return ScalarTraits<S>::approx(x.v); }
+  static MultiDual<S, Max> inv_sqrt(long k) { return MultiDual<S, Max>(ScalarTraits<S>::inv_sqrt(k)); }
+};
+
+/// Every partial derivative over a box in one pass: the box forms' mean-value Jacobian needs one
+/// tangent per moving coordinate, so at most n·d <= kMaxBoxTangents of them.
+inline constexpr int kMaxBoxTangents = 24;
+using IntervalJet = MultiDual<Interval, kMaxBoxTangents>;
 
 template <class T>
 inline constexpr bool is_rigorous_v = ScalarTraits<T>::rigorous;

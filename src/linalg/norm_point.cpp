@@ -322,8 +322,9 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     mem[s].r = ge.radius_norm;
     r_max = std::max(r_max, ge.radius_norm);
     // Screening: three power steps from the warm vector (a Rayleigh quotient, so <= λmax; wide
-    // boxes give members whose top directions differ). No guarantee: it only orders the proofs.
-    RoundingGuard nearest(Rounding::nearest);
+    // boxes give members whose top directions differ). No guarantee: it only orders the proofs,
+    // so it runs in the caller's rounding mode (a switch to nearest and back per member cost more
+    // than the steps themselves).
     trace_min = std::min(trace_min, mem[s].g.sum());  // only sizes the candidate (choose_t)
     v = warm;
     double rq = 0;
