@@ -341,11 +341,13 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
     if (norm_below_mp(Jmp, MpInterval(U)))
       return "Jacobian over the box ∩ its mean-value form, ‖J‖ < U by MPFI Gram + interval Cholesky";
   }
-  // The last resort, tried only when the centred form below fails: the vertex form.
-  auto vertex_or_fail = [&](const std::string& why) -> std::string {
-    if (parts && vertex_form_below(*parts, MpInterval(U)))
-      return "vertex form of the mean-value Jacobian (MPFI parts), every vertex matrix ‖·‖ < U by linalg's "
-             "verified norm";
+  // Then the vertex form: the engine's search closes its leaves with the plain or the vertex form
+  // (docs/bab.md §2), so it comes before the costlier centred form, which single boxes still use.
+  const std::string vertex_note =
+      "vertex form of the mean-value Jacobian (MPFI parts), every vertex matrix ‖·‖ < U by linalg's verified norm";
+  if (parts && vertex_form_below(*parts, MpInterval(U))) return vertex_note;
+  auto fail = [&](const std::string& why) -> std::string {
+    if (parts) throw Invalid(why + " (the vertex form failed too)");
     throw Invalid(why);
   };
 
@@ -353,7 +355,7 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
   Matrix v = hint_in;
   if (v.rows() != n || v.cols() != d || !(v.norm() > 0)) v = approx::jacobian_norm(layer, c, 200, 1e-12).right;
   if (!(v.norm() > 0) || !v.allFinite())
-    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
+    return fail("‖J‖ <= " + dec(U) + " not proved by the plain bound, and no direction for the centred form");
   const MpMatrix vI = as_mp(v);
   const Vector vflat = flatten<double>(v);
   const MpInterval nv2 = sum_squares(vI);
@@ -402,7 +404,7 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
   const MpInterval Bt = (beta2.upper_point() / nv2).upper_point();
 
   if (!certainly_less(A, T))
-    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: plain bound fails and the centred form has a = ‖Jv̂‖²/‖v̂‖² up to " +
+    return fail("‖J‖ <= " + dec(U) + " not proved: plain bound fails and the centred form has a = ‖Jv̂‖²/‖v̂‖² up to " +
                   dec_upper(A, 12) + " >= U² (direction too far from the top singular vector?)");
   const MpInterval gap = (T - A).lower_point();
   const MpInterval lambda_star = (T - (Bt / gap).upper_point()).lower_point();
@@ -417,9 +419,9 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
       return "centred second-order form (MPFI, Dual<MpInterval> gradient), ‖J P⊥‖² < λ* = U² − β²/(U² − a)";
     const double l2 = norm2_upper(M2).value();
     const MpInterval L = square(MpInterval(l2)).upper_point();
-    return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " +
+    return fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " +
                           dec(norm2_upper(Jmp).value()) + " (plain) and " + dec(centred_value(A, Bt, L)) +
-                          " (centred); the vertex form failed too");
+                          " (centred)");
   }
   // Large: the same in double intervals with linalg's norm for λ₂.
   MidRad M2;
@@ -446,7 +448,7 @@ std::string prove_box_upper(const AttentionLayer& layer, const CBox& box_in, con
   if (certainly_le(L, lambda_star))
     return "centred second-order form (MPFI parts, Dual<MpInterval> gradient; ‖J P⊥‖ <= " + dec(s2) +
            " by linalg's verified norm)";
-  return vertex_or_fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " + dec(plain) +
+  return fail("‖J‖ <= " + dec(U) + " not proved: the checker's bounds are " + dec(plain) +
                         " (plain) and " + dec(centred_value(A, Bt, L)) + " (centred)");
 }
 

@@ -17,7 +17,11 @@
 // For n·d <= 24 a third bound, the vertex form (vertex_bound below), keeps the linear part of
 // J(X) − J(c) exact instead of enclosing it entrywise: it is second order even where the top
 // singular value is not simple or the box is too wide for the 2 × 2 reduction (β large), which is
-// where most branch-and-bound boxes live. The minimum of the three is returned.
+// where most branch-and-bound boxes live. The minimum of the three is returned. The search asks
+// for the plain and vertex forms only (centred_form = false; docs/bab.md §2 has the counts).
+//
+// The mean-value parts ∂J/∂x_k(B) come from one IntervalJet pass (a tangent per moving
+// coordinate), whose value part is also the naive enclosure of J over the box.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
