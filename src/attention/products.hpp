@@ -13,22 +13,11 @@
 
 namespace attnbound::detail {
 
-/// c += a · b for jets, in place: per tangent the same interval operations as c += (a * b), without
-/// building the product's temporary (whose copy of every tangent dominated the jet products).
-template <class S, int Max>
-void add_product(MultiDual<S, Max>& c, const MultiDual<S, Max>& a, const MultiDual<S, Max>& b) {
-  const unsigned m = a.k < b.k ? a.k : b.k, top = a.k > b.k ? a.k : b.k;
-  for (unsigned t = c.k; t < top; ++t) c.d[t] = S(0);
-  for (unsigned t = 0; t < m; ++t) c.d[t] += a.d[t] * b.v + a.v * b.d[t];
-  for (unsigned t = m; t < a.k; ++t) c.d[t] += a.d[t] * b.v;
-  for (unsigned t = m; t < b.k; ++t) c.d[t] += a.v * b.d[t];
-  if (top > c.k) c.k = top;
-  c.v += a.v * b.v;
-}
+/// c += a · b; scalars with a cheaper in-place form (MultiDual) overload it next to their type.
 template <class T>
-inline constexpr bool is_jet_v = false;
-template <class S, int Max>
-inline constexpr bool is_jet_v<MultiDual<S, Max>> = true;
+void add_product(T& c, const T& a, const T& b) {
+  c += a * b;
+}
 
 /// Plain i-k-j product for scalars without a fast kernel; B may be a double matrix.
 template <class T, class TB>
@@ -41,10 +30,7 @@ Mat<T> loop_product(const Mat<T>& A, const Mat<TB>& B) {
         if (b == 0.0) continue;  // exact: skipping a zero term changes nothing
       }
       const T bk(b);
-      for (Eigen::Index i = 0; i < A.rows(); ++i) {
-        if constexpr (is_jet_v<T>) add_product(C(i, j), A(i, k), bk);
-        else C(i, j) += A(i, k) * bk;
-      }
+      for (Eigen::Index i = 0; i < A.rows(); ++i) add_product(C(i, j), A(i, k), bk);
     }
   return C;
 }

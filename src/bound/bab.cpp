@@ -169,13 +169,13 @@ class Search {
     const Matrix c = project_into(region_, n.box.center());
     auto est = approx::jacobian_norm(layer_, c, 100, 1e-10, n.hint.size() ? &n.hint : nullptr);
     n.hint = est.right;
-    Matrix hint = n.hint;
     double best_est;
     {
       std::lock_guard<std::mutex> lk(mu_);
       best_est = result_.lower.value();
     }
-    n.upper = box_upper(layer_, n.box, &hint, ball_, best_est * (1 + opt_.tol), &n.sensitivity,
+    // No hint: box_upper needs one only for the centred form, which the search leaves out.
+    n.upper = box_upper(layer_, n.box, nullptr, ball_, best_est * (1 + opt_.tol), &n.sensitivity,
                          /*centred_form=*/false);
     // Lower candidate: the centre, and a short ascent when it is competitive. Every
     // kLongAscentEvery-th box (a child of the box with the largest upper bound, so near where the

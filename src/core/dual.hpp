@@ -9,10 +9,12 @@
 #include <cmath>
 #include <type_traits>
 
+#include "core/eigen_scalar.hpp"
+
 namespace attnbound {
 
 template <class T>
-struct Dual {
+struct Dual : detail::BinaryFromCompound<Dual<T>> {
   T v{};  // value
   T d{};  // derivative along the seeded direction
 
@@ -35,10 +37,6 @@ struct Dual {
     return *this;
   }
   Dual operator-() const { return Dual(-v, -d); }
-  friend Dual operator+(Dual a, const Dual& b) { return a += b; }
-  friend Dual operator-(Dual a, const Dual& b) { return a -= b; }
-  friend Dual operator*(Dual a, const Dual& b) { return a *= b; }
-  friend Dual operator/(Dual a, const Dual& b) { return a /= b; }
   friend Dual exp(const Dual& a) {
     using std::exp;
     T e = exp(a.v);
@@ -68,7 +66,7 @@ struct Dual {
 /// `k` counts the stored tangents; tangents t >= k are zero and never read. Constants have k = 0,
 /// so products with weights touch only the value and the k stored tangents.
 template <class T, int Max>
-struct MultiDual {
+struct MultiDual : detail::BinaryFromCompound<MultiDual<T, Max>> {
   T v{};
   unsigned k = 0;
   T d[Max];
@@ -138,10 +136,17 @@ struct MultiDual {
     for (unsigned t = 0; t < k; ++t) r.d[t] = -d[t];
     return r;
   }
-  friend MultiDual operator+(MultiDual a, const MultiDual& b) { return a += b; }
-  friend MultiDual operator-(MultiDual a, const MultiDual& b) { return a -= b; }
-  friend MultiDual operator*(MultiDual a, const MultiDual& b) { return a *= b; }
-  friend MultiDual operator/(MultiDual a, const MultiDual& b) { return a /= b; }
+  /// c += a · b in place: per tangent the same interval operations as c += (a * b), without the
+  /// product's temporary (whose copy of every tangent dominated the jet's matrix products).
+  friend void add_product(MultiDual& c, const MultiDual& a, const MultiDual& b) {
+    const unsigned m = a.k < b.k ? a.k : b.k, top = a.k > b.k ? a.k : b.k;
+    for (unsigned t = c.k; t < top; ++t) c.d[t] = T(0);
+    for (unsigned t = 0; t < m; ++t) c.d[t] += a.d[t] * b.v + a.v * b.d[t];
+    for (unsigned t = m; t < a.k; ++t) c.d[t] += a.d[t] * b.v;
+    for (unsigned t = m; t < b.k; ++t) c.d[t] += a.v * b.d[t];
+    if (top > c.k) c.k = top;
+    c.v += a.v * b.v;
+  }
   friend MultiDual exp(const MultiDual& a) {
     using std::exp;
     MultiDual r(exp(a.v));
@@ -175,35 +180,8 @@ struct MultiDual {
 
 namespace Eigen {
 template <class T>
-struct NumTraits<attnbound::Dual<T>> : NumTraits<double> {
-  using Real = attnbound::Dual<T>;
-  using NonInteger = attnbound::Dual<T>;
-  using Nested = attnbound::Dual<T>;
-  using Literal = attnbound::Dual<T>;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 2,
-    AddCost = 2,
-    MulCost = 4
-  };
-};
+struct NumTraits<attnbound::Dual<T>> : attnbound::detail::EigenScalarTraits<attnbound::Dual<T>, 2, 2, 4> {};
 template <class T, int Max>
-struct NumTraits<attnbound::MultiDual<T, Max>> : NumTraits<double> {
-  using Real = attnbound::MultiDual<T, Max>;
-  using NonInteger = attnbound::MultiDual<T, Max>;
-  using Nested = attnbound::MultiDual<T, Max>;
-  using Literal = attnbound::MultiDual<T, Max>;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 2,
-    AddCost = 2 * Max,
-    MulCost = 4 * Max
-  };
-};
+struct NumTraits<attnbound::MultiDual<T, Max>>
+    : attnbound::detail::EigenScalarTraits<attnbound::MultiDual<T, Max>, 2, 2 * Max, 4 * Max> {};
 }  // namespace Eigen

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/eigen_scalar.hpp"
 #include "core/elementary.hpp"
 #include "core/rounding.hpp"
 
@@ -127,19 +128,5 @@ Interval sqrt_int(long k);
 
 namespace Eigen {
 template <>
-struct NumTraits<attnbound::Interval> : NumTraits<double> {
-  using Real = attnbound::Interval;
-  using NonInteger = attnbound::Interval;
-  using Nested = attnbound::Interval;
-  using Literal = attnbound::Interval;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 2,
-    AddCost = 4,
-    MulCost = 8
-  };
-};
+struct NumTraits<attnbound::Interval> : attnbound::detail::EigenScalarTraits<attnbound::Interval, 2, 4, 8> {};
 }  // namespace Eigen

@@ -105,19 +105,5 @@ std::ostream& operator<<(std::ostream& os, const MpInterval& x);
 
 namespace Eigen {
 template <>
-struct NumTraits<attnbound::MpInterval> : NumTraits<double> {
-  using Real = attnbound::MpInterval;
-  using NonInteger = attnbound::MpInterval;
-  using Nested = attnbound::MpInterval;
-  using Literal = attnbound::MpInterval;
-  enum {
-    IsComplex = 0,
-    IsInteger = 0,
-    IsSigned = 1,
-    RequireInitialization = 1,
-    ReadCost = 8,
-    AddCost = 64,
-    MulCost = 128
-  };
-};
+struct NumTraits<attnbound::MpInterval> : attnbound::detail::EigenScalarTraits<attnbound::MpInterval, 8, 64, 128> {};
 }  // namespace Eigen

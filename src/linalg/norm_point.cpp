@@ -88,12 +88,12 @@ struct Candidate {
 
 /// Upward: t = θ + (base·(1 + f) + θ·rel) / (1 − κN), where base ≈ the shift the proof consumes
 /// at t ≈ θ. Only a heuristic choice: soundness rests on prove_pd_lower alone.
-__attribute__((noinline)) double choose_t(double theta, double trace_lo, double r, long n, double f,
+__attribute__((noinline)) double choose_t(double theta, double trace, double r, long n, double f,
                                           double rel) {
   UpwardScope up;
   const double kappa = detail::rump_shift_up(n, 1.0, 0.0);  // ≈ (n+2)u/(1 − 2(n+2)u)
   const double nt = pin(static_cast<double>(n) * theta);
-  const double tr = std::max(0.0, pin(nt - trace_lo));
+  const double tr = std::max(0.0, pin(nt - trace));
   const double base = pin(pin(kappa * tr) + r);
   const double num = pin(pin(base * pin(1.0 + f)) + pin(theta * rel));
   const double shrink = -pin(pin(kappa * static_cast<double>(n)) - 1.0);
@@ -307,7 +307,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
   thread_local std::vector<Member> mem;  // reused: branch-and-bound calls this for every box
   if (mem.size() < S) mem.resize(S);
   thread_local Vector warm, y;  // the previous family's top eigenvector: any start is valid
-  double trace_min = kInf, r_max = 0;
+  double trace_est = kInf, r_max = 0;  // trace_est: the smallest trace, a float estimate
   const long N = std::min(Ms[0].rows(), Ms[0].cols());
   {
     RoundingGuard nearest(Rounding::nearest);
@@ -325,7 +325,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
     // boxes give members whose top directions differ). No guarantee: it only orders the proofs,
     // so it runs in the caller's rounding mode (a switch to nearest and back per member cost more
     // than the steps themselves).
-    trace_min = std::min(trace_min, mem[s].g.sum());  // only sizes the candidate (choose_t)
+    trace_est = std::min(trace_est, mem[s].g.sum());  // only sizes the candidate (choose_t)
     v = warm;
     double rq = 0;
     for (int it = 0; it < 3; ++it) {
@@ -369,7 +369,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
   // A relative margin of 1e-9 over the estimate: invisible in any bracket, and it spares the
   // power steps the last digits.
   double rel = std::max(1e-9, 16.0 * static_cast<double>(N) * detail::kUnitRoundoff);
-  double t = choose_t(theta, trace_min, r_max, N, f, rel);
+  double t = choose_t(theta, trace_est, r_max, N, f, rel);
   thread_local Matrix work;
   thread_local Vector lo, hi;
   int thin = 0;  // failures at a candidate above the member's own estimate: the margin was too thin
@@ -394,7 +394,7 @@ UpperBound norm2_upper_max(const std::vector<Matrix>& Ms, double give_up) {
         f *= 10.0;
         rel *= 10.0;
       }
-      t = std::max(t, choose_t(theta, trace_min, r_max, N, f, rel));
+      t = std::max(t, choose_t(theta, trace_est, r_max, N, f, rel));
     }
   }
   return UpperBound::proved(unscale_up(t, 0, 0.0));
