@@ -15,15 +15,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "bound/bound.hpp"
+#include "input_families.hpp"
 #include "model/model.hpp"
 
 using namespace attnbound;
+using bench::family_input;
 
 namespace {
 
@@ -33,32 +34,6 @@ std::vector<std::string> split(const std::string& s) {
   for (std::string t; std::getline(ss, t, ',');)
     if (!t.empty()) out.push_back(t);
   return out;
-}
-
-/// Random tokens with norms uniform in [R/2, R] (inside B_R).
-Matrix random_tokens(long n, long d, double R, std::mt19937_64& rng) {
-  std::normal_distribution<double> g;
-  std::uniform_real_distribution<double> u(0.5, 1.0);
-  Matrix X(n, d);
-  for (long i = 0; i < n; ++i) {
-    for (long a = 0; a < d; ++a) X(i, a) = g(rng);
-    X.row(i) *= R * u(rng) / X.row(i).norm();
-  }
-  return X;
-}
-
-Matrix family_input(const AttentionLayer& L, const std::string& fam, long n, double R, std::uint64_t seed) {
-  std::mt19937_64 rng(seed + static_cast<std::uint64_t>(n));
-  if (fam == "lb1") return approx::lb1_witnesses(L, n, R).front().X;
-  if (fam == "random") return random_tokens(n, L.d, R, rng);
-  if (fam == "clustered") {  // 4 distinct tokens, each repeated, in random order
-    const Matrix C = random_tokens(4, L.d, R, rng);
-    std::uniform_int_distribution<int> pick(0, 3);
-    Matrix X(n, L.d);
-    for (long i = 0; i < n; ++i) X.row(i) = C.row(pick(rng));
-    return X;
-  }
-  throw std::invalid_argument("unknown family " + fam);
 }
 
 struct Row {
