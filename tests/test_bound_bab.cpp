@@ -138,3 +138,50 @@ TEST(BoundBab, AscentFromAThousandStartsNeverExceedsTheCertifiedUpper) {
                    std::to_string(b.upper.value() / worst));
   }
 }
+
+TEST(BoundBabProgress, EtaFollowsAPowerLawHistory) {
+  // gap = 10 t^(-1/2): reaching 0.01 takes t* = (10 / 0.01)^2 = 1e6 s.
+  std::vector<std::pair<double, double>> h;
+  for (double t = 1; t <= 64; t *= 2) h.emplace_back(t, 10 / std::sqrt(t));
+  const auto eta = approx::eta_seconds(h, 0.01);
+  ASSERT_TRUE(eta.has_value());
+  EXPECT_NEAR(*eta, 1e6 - 64, 1e-6 * 1e6);
+  // Only the recent half counts: a fast start followed by a slower decline gives the slow rate.
+  std::vector<std::pair<double, double>> bent = {{1, 1000}, {2, 10}};
+  for (double t = 4; t <= 64; t *= 2) bent.emplace_back(t, 10 * std::pow(t / 2, -0.25));
+  const auto slow = approx::eta_seconds(bent, 0.01);
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_GT(*slow, 1e9);
+}
+
+TEST(BoundBabProgress, NoEtaWhileTheGapDoesNotShrink) {
+  EXPECT_FALSE(approx::eta_seconds({}, 0.01).has_value());
+  EXPECT_FALSE(approx::eta_seconds({{1.0, 0.5}}, 0.01).has_value());
+  EXPECT_FALSE(approx::eta_seconds({{1.0, 0.5}, {2.0, 0.5}}, 0.01).has_value());
+  EXPECT_FALSE(approx::eta_seconds({{1.0, 0.5}, {2.0, 0.7}}, 0.01).has_value());
+  const auto done = approx::eta_seconds({{1.0, 0.5}, {2.0, 0.005}}, 0.01);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(*done, 0.0);
+}
+
+TEST(BoundBabProgress, ProgressLineShowsBoxesQueueBracketElapsedAndEta) {
+  std::mt19937_64 rng(seed(6002));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.paper = true;
+  AttentionLayer L = random_layer(sp, rng);
+  BabOptions o;
+  o.tol = 1e-9;  // unreachable: the run lasts until the limit
+  o.time_limit = 0.7;
+  o.progress = true;
+  ::testing::internal::CaptureStderr();
+  Bracket b = branch_and_bound(L, Region(BallProduct{3, 2, 2.0}), o);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(b.budget_exhausted);
+  for (const char* field : {"boxes ", "queue ", "bracket [", "gap ", "ETA "}) EXPECT_NE(err.find(field), std::string::npos) << field << " in: " << err;
+  EXPECT_NE(err.find("(limit in "), std::string::npos) << err;  // the time limit comes before an unreachable --tol
+  o.progress = false;
+  ::testing::internal::CaptureStderr();
+  branch_and_bound(L, Region(BallProduct{3, 2, 2.0}), o);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}

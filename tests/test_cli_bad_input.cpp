@@ -58,6 +58,18 @@ TEST_F(CliBadInput, GoodRunIsZero) {
   EXPECT_THAT(r.out, HasSubstr("\"status\":\"ok\""));
 }
 
+TEST_F(CliBadInput, BallRunIsQuietWhenStderrIsNotATerminal) {
+  // The progress line is for a terminal only; under ctest fd 2 is captured (a file), so a
+  // branch-and-bound run must write nothing there, and nothing to the error stream either.
+  ::testing::internal::CaptureStderr();
+  CliRun r = run({"certify", "--model", "builtin:tiny", "--radius", "0.5", "--n", "2", "--tol", "0.5",
+                  "--time-limit", "2", "--threads", "1"});
+  const std::string fd2 = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(r.code == cli::kExitOk || r.code == cli::kExitBudget) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(fd2, "");
+}
+
 TEST_F(CliBadInput, TruncatedAndCorruptSafetensors) {
   const auto tensors = builtin_checkpoint("gpt2-init", 0);
   std::string bytes = encode_safetensors(tensors);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 #include <queue>
+#include <string>
 #include <thread>
 
 #include "linalg/linalg.hpp"
@@ -143,6 +144,7 @@ class Search {
   Bracket result_;
   BabStats st_;
   double last_progress_ = 0.0;
+  std::vector<std::pair<double, double>> gap_history_;  // (elapsed, gap) at every progress line
   std::atomic<std::size_t> ticket_{0};
   static constexpr std::size_t kLongAscentEvery = 256;
 
@@ -218,9 +220,24 @@ class Search {
     if (t - last_progress_ < 0.2) return;
     last_progress_ = t;
     const double U = open_.empty() ? 0.0 : open_.top().upper.value(), L = result_.lower.value();
-    std::fprintf(stderr, "\r  boxes %zu  open %zu  bracket [%.9g, %.9g]  gap %.2e  %.1fs%s   ", st_.boxes,
-                 open_.size(), L, U, L > 0 ? U / L - 1 : INFINITY, t,
-                 opt_.time_limit > 0 ? (" / " + std::to_string(static_cast<int>(opt_.time_limit)) + "s").c_str() : "");
+    const double gap = L > 0 ? U / L - 1 : INFINITY;
+    if (std::isfinite(gap)) gap_history_.emplace_back(t, gap);
+    // The ETA to --tol from the fitted gap history, and when the time limit will stop the run first.
+    const std::optional<double> left = approx::eta_seconds(gap_history_, opt_.tol);
+    const double to_limit = opt_.time_limit > 0 ? std::max(0.0, opt_.time_limit - t) : INFINITY;
+    std::string eta = left ? "~" + duration_text(*left) : "?";
+    if (std::isfinite(to_limit) && !(left && *left <= to_limit)) eta += " (limit in " + duration_text(to_limit) + ")";
+    std::fprintf(stderr, "\r  boxes %zu  queue %zu  bracket [%.9g, %.9g]  gap %.2e  %s  ETA %s   ", st_.boxes,
+                 open_.size(), L, U, gap, duration_text(t).c_str(), eta.c_str());
+  }
+
+  static std::string duration_text(double s) {
+    char buf[32];
+    if (s < 60) std::snprintf(buf, sizeof buf, "%.1fs", s);
+    else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s / 60), static_cast<int>(s) % 60);
+    else if (s < 1e7) std::snprintf(buf, sizeof buf, "%.1fh", s / 3600);
+    else std::snprintf(buf, sizeof buf, ">100d");
+    return buf;
   }
 
   void worker() {
@@ -300,6 +317,26 @@ class Search {
 };
 
 }  // namespace
+
+namespace approx {
+
+std::optional<double> eta_seconds(const std::vector<std::pair<double, double>>& history, double tol) {
+  if (history.empty()) return std::nullopt;
+  const auto [t1, g1] = history.back();
+  if (g1 <= tol) return 0.0;
+  // The first sample at or after t1/2: the fit sees the recent half of the run, where the search
+  // behaves as it will next, not its start.
+  auto it = std::lower_bound(history.begin(), history.end(), t1 / 2,
+                             [](const std::pair<double, double>& h, double t) { return h.first < t; });
+  const auto [t0, g0] = *it;
+  if (!(t0 > 0 && t1 > t0 && g0 > g1 && g1 > 0)) return std::nullopt;
+  const double alpha = std::log(g1 / g0) / std::log(t1 / t0);  // < 0
+  const double t_star = t1 * std::pow(tol / g1, 1.0 / alpha);
+  if (!std::isfinite(t_star)) return std::nullopt;
+  return std::max(0.0, t_star - t1);
+}
+
+}  // namespace approx
 
 Bracket branch_and_bound(const AttentionLayer& layer, const Region& region, const BabOptions& opt,
                          const Bracket* initial, BabStats* stats) {

@@ -15,6 +15,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "bound/bound.hpp"
 
@@ -25,7 +28,8 @@ struct BabOptions {
   double time_limit = 0.0;      // seconds; 0 = none
   int threads = 1;
   std::size_t max_nodes = 4'000'000;  // open boxes kept in memory; beyond it the search stops (budget)
-  bool progress = false;        // progress bar on stderr (the CLI enables it on a terminal)
+  bool progress = false;        // progress line on stderr: boxes, queue, bracket, elapsed, ETA
+                                // (the CLI enables it when stderr is a terminal)
   bool symmetry = true;
   int ascent_steps = 3;
 };
@@ -42,6 +46,17 @@ struct BabStats {
 /// Runs the search over a Box or a BallProduct. Lower starts from `initial` when given.
 Bracket branch_and_bound(const AttentionLayer& layer, const Region& region, const BabOptions& opt,
                          const Bracket* initial = nullptr, BabStats* stats = nullptr);
+
+namespace approx {
+
+/// Seconds until the gap upper/lower − 1 is expected to reach `tol`, from the history of a running
+/// search ((elapsed seconds, gap) pairs, oldest first): the excess is fitted as a power of the
+/// elapsed time between the first sample at or after half the current time and the last one.
+/// An ESTIMATE for the progress line, nothing more: branch-and-bound gaps fall in steps.
+/// nullopt while the gap is not shrinking or the history is too short; 0 once gap <= tol.
+std::optional<double> eta_seconds(const std::vector<std::pair<double, double>>& history, double tol);
+
+}  // namespace approx
 
 /// The symmetries the search may use for this layer and region (see above).
 bool permutation_symmetric(const AttentionLayer& layer, const Region& region);

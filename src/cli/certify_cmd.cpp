@@ -1,4 +1,6 @@
 // `attnbound certify`: one region in, a proved bracket (and optionally a certificate) out.
+#include <unistd.h>
+
 #include <cmath>
 #include <ostream>
 
@@ -37,6 +39,8 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
   opt.tol = a.tol;
   opt.time_limit = a.time_limit;
   opt.threads = resolve_threads(a.threads);
+  // The branch-and-bound progress line, only for a person watching: never into a file or a pipe.
+  opt.progress = isatty(STDERR_FILENO) == 1;
 
   Region region;
   Bracket b;
