@@ -44,6 +44,9 @@ TEST(BoundBab, ReachesOnePercentOnATinyBall) {
   EXPECT_TRUE((BallProduct{2, 1, 1.0}).certainly_contains(b.witness->X));
   EXPECT_TRUE(complete_tree(b.partition));
   EXPECT_GT(st.pruned_symmetry, 0u);
+  // Boxes under lower (1 + tol) become leaves when bounded, not queue entries.
+  EXPECT_GT(st.pruned_bound + st.closed_within_tol, 0u);
+  EXPECT_LT(st.peak_open, st.boxes);
   RecordProperty("boxes", std::to_string(st.boxes));
 }
 
@@ -184,4 +187,27 @@ TEST(BoundBabProgress, ProgressLineShowsBoxesQueueBracketElapsedAndEta) {
   ::testing::internal::CaptureStderr();
   branch_and_bound(L, Region(BallProduct{3, 2, 2.0}), o);
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(BoundBab, ATimeLimitUsedUpBeforeTheSearchStillStopsIt) {
+  // certify_ball spends time on witnesses before the search starts; a limit shorter than that must
+  // still stop the search at once (it used to become 0, "no limit", and run on towards --tol).
+  std::mt19937_64 rng(seed(6003));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.paper = true;
+  AttentionLayer L = random_layer(sp, rng);
+  CertifyOptions o;
+  o.tol = 1e-9;  // unreachable
+  o.time_limit = 1e-6;
+  o.threads = 1;
+  const Bracket b = certify_ball(L, BallProduct{3, 2, 2.0}, o);
+  EXPECT_TRUE(b.budget_exhausted);
+  EXPECT_TRUE(std::isfinite(b.upper.value()));
+  EXPECT_LE(b.lower.value(), b.upper.value());
+  EXPECT_FALSE(b.partition.empty());
+  EXPECT_LT(b.seconds, 60.0);  // liveness, not speed: without the fix this runs until ctest's timeout
+  EXPECT_EQ(bab_options_for(o, 5.0).time_limit, 1e-9);
+  o.time_limit = 0;
+  EXPECT_EQ(bab_options_for(o, 5.0).time_limit, 0.0);  // no limit stays no limit
 }

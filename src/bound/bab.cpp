@@ -203,15 +203,26 @@ class Search {
     }
     std::lock_guard<std::mutex> lk(mu_);
     ++st_.boxes;
+    // A box at or under the stopping threshold will never be split (the lower bound only rises),
+    // so it is a leaf now rather than a queue entry: the queue, and its cap, hold live boxes only.
+    const double L = result_.lower.value();
+    if (L > 0 && n.upper.value() <= threshold_locked()) {
+      if (n.upper.value() <= L) ++st_.pruned_bound;
+      else ++st_.closed_within_tol;
+      leaf(std::move(n));
+      return;
+    }
     open_.push(std::move(n));
     st_.peak_open = std::max(st_.peak_open, open_.size());
     cv_.notify_one();
   }
 
+  // lower · (1 + tol) rounded down: a box bounded at or below it meets the tolerance.
+  double threshold_locked() const { return mul_down(result_.lower.value(), add_down(1.0, opt_.tol)); }
+
   bool done_locked() const {
     if (open_.empty()) return true;
-    const double U = open_.top().upper.value(), L = result_.lower.value();
-    return L > 0 && U <= mul_down(L, add_down(1.0, opt_.tol));
+    return result_.lower.value() > 0 && open_.top().upper.value() <= threshold_locked();
   }
 
   void progress_locked() {
@@ -317,6 +328,15 @@ class Search {
 };
 
 }  // namespace
+
+BabOptions bab_options_for(const CertifyOptions& opt, double elapsed) {
+  BabOptions bo;
+  bo.tol = opt.tol;
+  bo.time_limit = opt.time_limit > 0 ? std::max(1e-9, opt.time_limit - elapsed) : 0.0;
+  bo.threads = opt.threads > 0 ? opt.threads : 1;
+  bo.progress = opt.progress;
+  return bo;
+}
 
 namespace approx {
 

@@ -34,10 +34,18 @@ struct BabOptions {
   int ascent_steps = 3;
 };
 
+/// The search options of a certify call that has already spent `elapsed` seconds: its tol,
+/// threads (0 = all cores becomes at least 1) and progress, and the time left of its limit. A limit
+/// already used up stays a limit (a tiny positive one: the search bounds its root and stops with
+/// a valid bracket), never 0, which BabOptions reads as "no limit".
+BabOptions bab_options_for(const CertifyOptions& opt, double elapsed);
+
 struct BabStats {
   std::size_t boxes = 0;        // boxes whose bound was computed
   std::size_t leaves = 0;
-  std::size_t pruned_outside = 0, pruned_symmetry = 0, pruned_bound = 0;
+  std::size_t pruned_outside = 0, pruned_symmetry = 0;
+  std::size_t pruned_bound = 0;      // leaves at once: upper <= the certified lower
+  std::size_t closed_within_tol = 0; // leaves at once: upper <= lower (1 + tol), never split again
   std::size_t peak_open = 0;
   double seconds = 0.0;
   bool budget = false;

@@ -49,11 +49,7 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
 
   // Upper: branch-and-bound over boxes covering the ball (the dense box tier on each leaf).
   if (ball.n * ball.d <= kDenseBoxLimit) {
-    BabOptions bo;
-    bo.tol = opt.tol;
-    bo.time_limit = opt.time_limit > 0 ? std::max(0.0, opt.time_limit - since(t0)) : 0.0;
-    bo.threads = opt.threads > 0 ? opt.threads : 1;
-    bo.progress = opt.progress;
+    const BabOptions bo = bab_options_for(opt, since(t0));
     const Estimate keep = b.estimate;
     b = branch_and_bound(layer, Region(ball), bo, &b);
     if (!std::isfinite(b.estimate.value())) b.estimate = keep;

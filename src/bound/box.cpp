@@ -345,14 +345,17 @@ Bracket certify_box(const AttentionLayer& layer, const Box& box, const CertifyOp
   b.upper_evidence = UpperEvidence{"box-centred", hint};
   b.partition.push_back(PartitionLeaf{"", box, b.upper, "box-centred", hint});
   if (!b.meets(opt.tol) && box.n() * box.d() <= kBabLimit) {
-    BabOptions bo;
-    bo.tol = opt.tol;
-    bo.time_limit = opt.time_limit > 0 ? std::max(0.0, opt.time_limit - since(t0)) : 0.0;
-    bo.threads = opt.threads > 0 ? opt.threads : 1;
-    bo.progress = opt.progress;
+    const BabOptions bo = bab_options_for(opt, since(t0));
     Bracket refined = branch_and_bound(layer, Region(box), bo, &b);
-    if (refined.upper.value() < b.upper.value()) b = std::move(refined);
-    else b.lower = max(b.lower, refined.lower);
+    if (refined.upper.value() < b.upper.value()) {
+      b = std::move(refined);
+    } else if (refined.lower.value() > b.lower.value()) {
+      // The lower bound travels with the witness that proves it (the certificate's evidence).
+      b.lower = refined.lower;
+      b.witness = refined.witness;
+      b.lower_method = refined.lower_method;
+      b.estimate = refined.estimate;
+    }
   }
   b.budget_exhausted = !b.meets(opt.tol);
   b.seconds = since(t0);
