@@ -13,12 +13,12 @@
 //
 // --check (n <= 3 only) forms every block from the same closed form, column by column, and compares
 // it with the dense Jacobian of attention/ (exit 1 on a relative mismatch above 1e-9).
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,14 +30,6 @@
 using namespace attnbound;
 
 namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
 
 /// The blocks J_il of one query row i, for every visible l, as operators on columns:
 ///   J_il = Σ_h W_O^h [P_il W_V^h + s P_il (v_l − v̄_i)(W_K^hᵀ q_i)ᵀ + δ_il C_i^h W_Q^h],
@@ -196,31 +188,27 @@ double check_against_dense(const AttentionLayer& L, const ForwardState<double>& 
 
 int main(int argc, char** argv) {
   std::string spec = "builtin:gpt2-init";
-  std::vector<std::string> ns = {"64"}, fams = {"lb1", "random", "clustered"};
+  std::vector<long> ns = {64};
+  std::vector<std::string> fams = bench::kFamilies;
   int iters = 60, threads = 2;
   std::uint64_t seed = 1;
   double R = 100.0;
   bool check = false;
+  CLI::App app{"attnbound-block-ceiling — the best any block-norm-lemma bound can give (float estimates)"};
+  app.add_option("--model", spec, "Model SPEC (default builtin:gpt2-init)");
+  app.add_option("--ns", ns, "Sequence lengths, comma-separated")->delimiter(',');
+  app.add_option("--families", fams, "Input families, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember(bench::kFamilies));
+  app.add_option("--iters", iters, "Power iterations per block (default 60)")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "Worker threads (default 2)")->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "Seed of the random families (default 1)");
+  app.add_option("--radius", R, "Token-norm radius R (default 100)");
+  app.add_flag("--check", check, "Compare the closed-form blocks with the dense Jacobian (n <= 3)");
   try {
-    for (int k = 1; k < argc; ++k) {
-      const std::string a = argv[k];
-      auto next = [&]() -> std::string {
-        if (k + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-        return argv[++k];
-      };
-      if (a == "--model") spec = next();
-      else if (a == "--ns") ns = split(next());
-      else if (a == "--families") fams = split(next());
-      else if (a == "--iters") iters = std::stoi(next());
-      else if (a == "--threads") threads = std::max(1, std::stoi(next()));
-      else if (a == "--seed") seed = std::stoull(next());
-      else if (a == "--radius") R = std::stod(next());
-      else if (a == "--check") check = true;
-      else throw std::invalid_argument("unknown option " + a);
-    }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "attnbound-block-ceiling: %s\n", e.what());
-    return 2;
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
   const AttentionLayer L = load_model(spec, LoadOptions{});
   std::printf("model %s: d = %ld, %ld heads, mask %s; R = %g; all numbers are float ESTIMATES\n", spec.c_str(), L.d,
@@ -228,8 +216,7 @@ int main(int argc, char** argv) {
   std::printf("%6s %-10s %12s %14s %8s %10s %8s\n", "n", "family", "est ||J||", "est ||N|| (ceil)", "ratio",
               "max N_il", "time_s");
   int rc = 0;
-  for (const std::string& nstr : ns) {
-    const long n = std::stol(nstr);
+  for (const long n : ns) {
     for (const std::string& fam : fams) {
       const auto t0 = std::chrono::steady_clock::now();
       const Matrix X = bench::family_input(L, fam, n, R, seed);

@@ -10,10 +10,14 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "bound/bound.hpp"
 
 namespace attnbound::bench {
+
+/// The family names family_input accepts.
+inline const std::vector<std::string> kFamilies = {"lb1", "random", "clustered"};
 
 /// Random tokens with norms uniform in [R/2, R] (inside B_R).
 inline Matrix random_tokens(long n, long d, double R, std::mt19937_64& rng) {

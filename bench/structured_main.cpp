@@ -11,11 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,14 +28,6 @@ using bench::family_input;
 
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string t; std::getline(ss, t, ',');)
-    if (!t.empty()) out.push_back(t);
-  return out;
-}
-
 struct Row {
   double lower, upper, estimate, block, split, gram, factored, head_gram, seconds;
 };
@@ -45,28 +37,25 @@ struct Row {
 int main(int argc, char** argv) {
   std::string spec = "builtin:gpt2-init";
   long n_max = 1024;
-  std::vector<std::string> ns = {"16", "64", "256", "1024"}, fams = {"lb1", "random", "clustered"};
+  std::vector<long> ns = {16, 64, 256, 1024};
+  std::vector<std::string> fams = bench::kFamilies;
   int threads = 2;
   std::uint64_t seed = 1;
   double R = 100.0;
-  for (int k = 1; k < argc; ++k) {
-    const std::string a = argv[k];
-    auto next = [&]() -> std::string {
-      if (k + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++k];
-    };
-    if (a == "--model") spec = next();
-    else if (a == "--n-max") n_max = std::stol(next());
-    else if (a == "--ns") ns = split(next());
-    else if (a == "--families") fams = split(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--seed") seed = std::stoull(next());
-    else if (a == "--radius") R = std::stod(next());
-    else {
-      std::fprintf(stderr, "usage: attnbound-structured-bench [--model SPEC] [--n-max N] [--ns LIST] "
-                           "[--families LIST] [--threads K] [--seed S] [--radius R]\n");
-      return 2;
-    }
+  CLI::App app{"attnbound-structured-bench — the structured point tier at GPT-2 scale"};
+  app.add_option("--model", spec, "Model SPEC (default builtin:gpt2-init)");
+  app.add_option("--n-max", n_max, "Skip sequence lengths above this (default 1024)");
+  app.add_option("--ns", ns, "Sequence lengths, comma-separated")->delimiter(',');
+  app.add_option("--families", fams, "Input families, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember(bench::kFamilies));
+  app.add_option("--threads", threads, "Worker threads (default 2)");
+  app.add_option("--seed", seed, "Seed of the random families (default 1)");
+  app.add_option("--radius", R, "Token-norm radius R (default 100)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
   }
   const AttentionLayer L = load_model(spec, LoadOptions{});
   std::printf("model %s: d = %ld, %ld heads, mask %s; R = %g, threads %d\n", spec.c_str(), L.d,
@@ -74,8 +63,7 @@ int main(int argc, char** argv) {
   std::printf("%6s %-10s %12s %12s %7s %12s %9s %9s %9s %9s %9s %8s %8s\n", "n", "family", "lower", "upper",
               "ratio", "estimate", "block", "split", "gram", "factored", "head-gram", "time_s", "rss_MB");
   std::fflush(stdout);
-  for (const std::string& nstr : ns) {
-    const long n = std::stol(nstr);
+  for (const long n : ns) {
     if (n > n_max) continue;
     for (const std::string& fam : fams) {
       int fd[2];

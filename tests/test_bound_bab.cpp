@@ -14,6 +14,15 @@ namespace {
 AttentionLayer paper1(double a, double v, Mask mask) {
   return make_paper_layer({Matrix::Constant(1, 1, a)}, {Matrix::Constant(1, 1, v)}, mask);
 }
+// A random unmasked paper-form layer with d = 2, from test seed `s`.
+AttentionLayer random_paper2(std::uint64_t s, long heads = 1) {
+  std::mt19937_64 rng(seed(s));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.heads = heads;
+  sp.paper = true;
+  return random_layer(sp, rng);
+}
 // Every leaf path's sibling is present, or its parent was not split: a complete binary tree.
 bool complete_tree(const std::vector<PartitionLeaf>& leaves) {
   std::set<std::string> paths;
@@ -66,12 +75,7 @@ TEST(BoundBab, TwoThreadsGiveAValidBracket) {
 }
 
 TEST(BoundBab, TimeLimitGivesAValidWiderBracket) {
-  std::mt19937_64 rng(seed(6001));
-  LayerSpec sp;
-  sp.d = 2;
-  sp.heads = 2;
-  sp.paper = true;
-  AttentionLayer L = random_layer(sp, rng);
+  AttentionLayer L = random_paper2(6001, 2);
   BabOptions o;
   o.tol = 1e-9;  // unreachable
   o.time_limit = 0.5;
@@ -168,11 +172,7 @@ TEST(BoundBabProgress, NoEtaWhileTheGapDoesNotShrink) {
 }
 
 TEST(BoundBabProgress, ProgressLineShowsBoxesQueueBracketElapsedAndEta) {
-  std::mt19937_64 rng(seed(6002));
-  LayerSpec sp;
-  sp.d = 2;
-  sp.paper = true;
-  AttentionLayer L = random_layer(sp, rng);
+  AttentionLayer L = random_paper2(6002);
   BabOptions o;
   o.tol = 1e-9;  // unreachable: the run lasts until the limit
   o.time_limit = 0.7;
@@ -192,11 +192,7 @@ TEST(BoundBabProgress, ProgressLineShowsBoxesQueueBracketElapsedAndEta) {
 TEST(BoundBab, ATimeLimitUsedUpBeforeTheSearchStillStopsIt) {
   // certify_ball spends time on witnesses before the search starts; a limit shorter than that must
   // still stop the search at once (it used to become 0, "no limit", and run on towards --tol).
-  std::mt19937_64 rng(seed(6003));
-  LayerSpec sp;
-  sp.d = 2;
-  sp.paper = true;
-  AttentionLayer L = random_layer(sp, rng);
+  AttentionLayer L = random_paper2(6003);
   CertifyOptions o;
   o.tol = 1e-9;  // unreachable
   o.time_limit = 1e-6;

@@ -226,11 +226,12 @@ class Search {
   }
 
   void progress_locked() {
-    if (!opt_.progress) return;
+    // An empty queue (workers still bounding the last boxes) has no current upper bound to show.
+    if (!opt_.progress || open_.empty()) return;
     const double t = elapsed();
     if (t - last_progress_ < 0.2) return;
     last_progress_ = t;
-    const double U = open_.empty() ? 0.0 : open_.top().upper.value(), L = result_.lower.value();
+    const double U = open_.top().upper.value(), L = result_.lower.value();
     const double gap = L > 0 ? U / L - 1 : INFINITY;
     if (std::isfinite(gap)) gap_history_.emplace_back(t, gap);
     // The ETA to --tol from the fitted gap history, and when the time limit will stop the run first.
