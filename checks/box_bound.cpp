@@ -290,7 +290,9 @@ CBox contract_to_ball(const CBox& b, double R) {
       for (long e = 0; e < b.d(); ++e)
         if (e != a) others += m2[static_cast<std::size_t>(e)];
       const MpInterval room = (R2 - others.lower_point()).upper_point();
-      if (!certainly_positive(room)) continue;  // only when the row misses the ball
+      // room < 0 only when the row misses the ball. room = 0 (the row's box touches the sphere)
+      // still contracts: x_a² <= 0 forces x_a = 0, as in the engine's rule (region/ball.cpp).
+      if (!(room.upper_up() >= 0)) continue;
       const double lim = sqrt(room).upper_up();  // |x_a| <= lim on box ∩ ball
       if (out.hi(i, a) > lim) out.hi(i, a) = lim;
       if (out.lo(i, a) < -lim) out.lo(i, a) = -lim;

@@ -121,7 +121,7 @@ MpMatrix enclosure(const CBox& b);
 template <class T>
 struct HeadParts {
   Mat<T> P;        // n × n
-  Mat<T> U, Ubar;  // n × d
+  Mat<T> U;        // n × d
   Mat<T> Bq, Gk;   // n × d
 };
 template <class T>

@@ -88,6 +88,13 @@ void add_row_bias(IM& M, const Vector& b) {
   }
 }
 
+/// Enclosure (hi, nlo) of the product of two scalar intervals a ∈ [−anl, ah], b ∈ [−bnl, bh]: the
+/// largest of the four corner products, each rounded up (precondition: upward rounding).
+inline void corner_product(double ah, double anl, double bh, double bnl, double& hi, double& nlo) {
+  hi = std::max(std::max(ah * bh, (-anl) * (-bnl)), std::max(ah * (-bnl), (-anl) * bh));
+  nlo = std::max(std::max((-ah) * (-bnl), anl * bh), std::max((-ah) * bh, anl * (-bnl)));
+}
+
 /// s·M for a positive scalar enclosure s ∈ [sl, su].
 void scale(IM& M, const MpInterval& s) {
   const double su = s.upper_up(), sl = s.lower_down();
@@ -147,13 +154,12 @@ MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<Mp
   const long N = n * d;
   UpwardScope up;
   // Per-head parts (internal.hpp): P, U = V W_Oᵀ, Ū = P U, B = s Q W_K, G = s K W_Q, M = W_O W_V.
-  std::vector<IM> P, U, Ubar, Bq, Gk, M;
+  std::vector<IM> P, U, Bq, Gk, M;
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[static_cast<std::size_t>(h)];
     P.push_back(from_mp(s.P[h]));
     const IM v = from_mp(s.V[h]);
     U.push_back(layer.paper_form ? v : times_weights(v, Matrix(hd.Wo.transpose())));
-    Ubar.push_back(product(P[h], U[h]));
     Bq.push_back(times_weights(from_mp(s.Q[h]), hd.Wk));
     Gk.push_back(times_weights(from_mp(s.K[h]), hd.Wq));
     if (hd.logit_divisor != 1) {
@@ -165,21 +171,37 @@ MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<Mp
   MidRad J{Matrix::Zero(N, N), Matrix::Zero(N, N)};
   for (long i = 0; i < n; ++i) {
     const long vis = visible(layer.mask, i, n);
-    // E (d × H·vis): column h·vis + l encloses P_il (U_l − Ū_i) (scalar interval products by
-    // their four corners, each rounded up).
+    // E (d × H·vis): column h·vis + l encloses P_il (U_l − Ū_i), the deviation written as
+    // (1 − P_il) U_l − Σ_{k≠l} P_ik U_k (equal, as Σ_k P_ik = 1; U_l enters once, and a row that
+    // sees one key gets exactly 0). Σ_{k≠l} from prefix and suffix sums of the enclosed
+    // products P_ik U_k; scalar products by their four corners, each rounded up.
     IM E{Matrix(d, H * vis), Matrix(d, H * vis)};
-    for (long h = 0; h < H; ++h)
-      for (long l = 0; l < vis; ++l) {
-        const double pu = P[h].hi(i, l), pnl = P[h].nlo(i, l);  // p ∈ [−pnl, pu]
-        for (long a = 0; a < d; ++a) {
-          const double du = U[h].hi(l, a) + Ubar[h].nlo(i, a);   // U_l − Ū_i ∈ [−dnl, du]
-          const double dnl = U[h].nlo(l, a) + Ubar[h].hi(i, a);
-          const double c1 = pu * du, c2 = (-pnl) * (-dnl), c3 = pu * (-dnl), c4 = (-pnl) * du;
-          const double n1 = (-pu) * (-dnl), n2 = pnl * du, n3 = (-pu) * du, n4 = pnl * (-dnl);
-          E.hi(a, h * vis + l) = std::max(std::max(c1, c2), std::max(c3, c4));
-          E.nlo(a, h * vis + l) = std::max(std::max(n1, n2), std::max(n3, n4));
-        }
+    for (long h = 0; h < H; ++h) {
+      Matrix th(vis, d), tn(vis, d);  // P_ik U_k ∈ [−tn, th]
+      for (long k = 0; k < vis; ++k)
+        for (long a = 0; a < d; ++a)
+          corner_product(P[h].hi(i, k), P[h].nlo(i, k), U[h].hi(k, a), U[h].nlo(k, a), th(k, a), tn(k, a));
+      Matrix pre_h = Matrix::Zero(vis + 1, d), pre_n = Matrix::Zero(vis + 1, d);
+      for (long k = 0; k < vis; ++k) {
+        pre_h.row(k + 1) = pre_h.row(k) + th.row(k);
+        pre_n.row(k + 1) = pre_n.row(k) + tn.row(k);
       }
+      Vector suf_h = Vector::Zero(d), suf_n = Vector::Zero(d);
+      for (long l = vis - 1; l >= 0; --l) {
+        const double pu = P[h].hi(i, l), pnl = P[h].nlo(i, l);  // p ∈ [−pnl, pu]
+        const double wh = 1.0 + pnl, wn = pu - 1.0;             // 1 − p ∈ [−wn, wh]
+        for (long a = 0; a < d; ++a) {
+          double uh, un;
+          corner_product(wh, wn, U[h].hi(l, a), U[h].nlo(l, a), uh, un);
+          // dev = (1 − p) U_l − others, others ∈ [−on, oh]: dev ∈ [−(un + oh), uh + on].
+          const double oh = pre_h(l, a) + suf_h(a), on = pre_n(l, a) + suf_n(a);
+          const double dh = uh + on, dn = un + oh;
+          corner_product(pu, pnl, dh, dn, E.hi(a, h * vis + l), E.nlo(a, h * vis + l));
+        }
+        suf_h += th.row(l).transpose();
+        suf_n += tn.row(l).transpose();
+      }
+    }
     // For the off-diagonal term: B_i stacked over heads (H × d); for the diagonal term:
     // G_j stacked over (h, j) ((H·vis) × d).
     IM Bi{Matrix(H, d), Matrix(H, d)}, G{Matrix(H * vis, d), Matrix(H * vis, d)};

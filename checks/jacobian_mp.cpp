@@ -94,7 +94,6 @@ std::vector<HeadParts<T>> jacobian_parts(const AttentionLayer& layer, const Forw
     HeadParts<T> p;
     p.P = s.P[h];
     p.U = times_weights<T>(s.V[h], Matrix(H.Wo.transpose()));  // rows W_O v_l
-    p.Ubar = times<T>(s.P[h], p.U);                             // rows Σ_k P_ik W_O v_k
     p.Bq = times_weights<T>(s.Q[h], H.Wk);                      // rows q_iᵀ W_K
     p.Gk = times_weights<T>(s.K[h], H.Wq);                      // rows k_jᵀ W_Q
     if (H.logit_divisor != 1) {
@@ -121,14 +120,24 @@ Mat<T> assemble_jacobian_mp(const AttentionLayer& layer, const std::vector<HeadP
   }
   for (long i = 0; i < n; ++i) {
     const long vis = visible(layer.mask, i, n);
-    // E[h](l, a) = P_il (U_l − Ū_i)_a for the visible l.
+    // E[h](l, a) = P_il (U_l − Ū_i)_a for the visible l, with the deviation written as
+    // (1 − P_il) U_l − Σ_{k≠l} P_ik U_k (equal, as Σ_k P_ik = 1): U_l enters once, and a row that
+    // sees a single key gets exactly 0 (its softmax, hence its Jacobian row, is constant).
     std::vector<Mat<T>> E(static_cast<std::size_t>(H));
     for (long h = 0; h < H; ++h) {
       const HeadParts<T>& p = parts[static_cast<std::size_t>(h)];
       Mat<T>& e = E[static_cast<std::size_t>(h)];
       e = Mat<T>::Constant(vis, d, zero<T>());
-      for (long l = 0; l < vis; ++l)
-        for (long a = 0; a < d; ++a) e(l, a) = p.P(i, l) * (p.U(l, a) - p.Ubar(i, a));
+      for (long l = 0; l < vis; ++l) {
+        T w = T(MpInterval(1));
+        w -= p.P(i, l);
+        for (long a = 0; a < d; ++a) {
+          T dev = w * p.U(l, a);
+          for (long k = 0; k < vis; ++k)
+            if (k != l) dev -= p.P(i, k) * p.U(k, a);
+          e(l, a) = p.P(i, l) * dev;
+        }
+      }
     }
     // The diagonal block's extra term Σ_h Σ_j E_ij G_jᵀ.
     Mat<T> C = Mat<T>::Constant(d, d, zero<T>());

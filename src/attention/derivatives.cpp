@@ -8,14 +8,15 @@
 namespace attnbound {
 
 namespace {
-// R_ij = P_ij (G_ij − Σ_k P_ik G_ik): the softmax Jacobian applied row-wise.
+// R_ij = P_ij (G_ij − Σ_k P_ik G_ik): the softmax Jacobian applied row-wise, with the deviation
+// in the dependency-free form of deviations_from_mean (exactly 0 when row i sees a single key;
+// masked P_ik are exact zeros and add nothing).
 template <class T>
 Mat<T> softmax_pullback(const Mat<T>& P, const Mat<T>& G) {
   Mat<T> R(P.rows(), P.cols());
   for (Eigen::Index i = 0; i < P.rows(); ++i) {
-    T r(0.0);
-    for (Eigen::Index k = 0; k < P.cols(); ++k) r += P(i, k) * G(i, k);
-    for (Eigen::Index j = 0; j < P.cols(); ++j) R(i, j) = P(i, j) * (G(i, j) - r);
+    const Mat<T> dev = detail::deviations_from_mean<T>(Mat<T>(P.row(i).transpose()), Mat<T>(G.row(i).transpose()));
+    for (Eigen::Index j = 0; j < P.cols(); ++j) R(i, j) = P(i, j) * dev(j, 0);
   }
   return R;
 }

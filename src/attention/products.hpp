@@ -8,6 +8,7 @@
 #pragma once
 
 #include <type_traits>
+#include <vector>
 
 #include "core/core.hpp"
 
@@ -69,5 +70,30 @@ Mat<T> mm_exact(const Matrix& A, const Matrix& B) {
 }
 template <>
 Mat<Interval> mm_exact<Interval>(const Matrix& A, const Matrix& B);
+
+/// Deviations from a softmax mean, written without dependency: for the weights p_0..p_{K−1} of one
+/// softmax row (Σ_k p_k = 1) and rows G_0..G_{K−1} of G (K × c), returns the K × c matrix
+///   Δ_l = G_l − Σ_k p_k G_k = (1 − p_l) G_l − Σ_{k≠l} p_k G_k.
+/// The two forms agree exactly for exact p; the right one encloses better (G_l appears once, with
+/// the weight 1 − p_l instead of 1 and p_l on two sides) and is exactly 0 when the row sees a
+/// single key (p_0 = 1): the softmax is then constant, and so is the Jacobian row (issue 15). The
+/// sums over k ≠ l come from prefix and suffix sums, O(K·c). `p` holds the K visible weights.
+template <class T>
+Mat<T> deviations_from_mean(const Mat<T>& p, const Mat<T>& G) {
+  const Eigen::Index K = G.rows(), c = G.cols();
+  Mat<T> pre = Mat<T>::Constant(K + 1, c, T(0.0));  // pre.row(k) = Σ_{t<k} p_t G_t
+  for (Eigen::Index k = 0; k < K; ++k)
+    for (Eigen::Index a = 0; a < c; ++a) pre(k + 1, a) = pre(k, a) + p(k) * G(k, a);
+  Mat<T> D(K, c);
+  std::vector<T> suf(static_cast<std::size_t>(c), T(0.0));  // Σ_{t>l} p_t G_t
+  for (Eigen::Index l = K - 1; l >= 0; --l) {
+    const T w = T(1.0) - p(l);
+    for (Eigen::Index a = 0; a < c; ++a) {
+      D(l, a) = w * G(l, a) - (pre(l, a) + suf[static_cast<std::size_t>(a)]);
+      suf[static_cast<std::size_t>(a)] += p(l) * G(l, a);
+    }
+  }
+  return D;
+}
 
 }  // namespace attnbound::detail
