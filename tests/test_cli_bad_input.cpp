@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/cli.hpp"
+#include "cli/commands.hpp"
 #include "model/model.hpp"
 
 using namespace attnbound;
@@ -149,4 +150,30 @@ TEST_F(CliBadInput, HelpForEverySubcommand) {
     EXPECT_EQ(r.code, 0);
     EXPECT_THAT(r.out, HasSubstr("Example")) << sub;
   }
+}
+
+TEST_F(CliBadInput, CertificateIsCheckedBeforeItIsWritten) {
+  const std::string cert = path("c.json");
+  CliRun ok = run({"certify", "--model", "builtin:tiny", "--point", path("x.txt"), "--cert", cert, "--json"});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_THAT(ok.out, HasSubstr("\"certificate_check\":{\"seconds\""));
+  EXPECT_THAT(ok.out, HasSubstr("\"verdict\":\"valid\""));
+  EXPECT_TRUE(std::filesystem::exists(cert));
+  std::filesystem::remove(cert);
+
+  // A false claim (the engine's upper halved through the testing hook) is caught by the in-process
+  // checker: no file, exit 4, one line on stderr saying why.
+  cli::CertifyArgs a;
+  a.model.spec = "builtin:tiny";
+  a.point = path("x.txt");
+  a.cert = cert;
+  a.testing_corrupt_upper = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_certify(a, out, err), cli::kExitInternal);
+  EXPECT_FALSE(std::filesystem::exists(cert));
+  const std::string e = err.str();
+  EXPECT_THAT(e, HasSubstr("the independent checker rejected it"));
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+  EXPECT_THAT(out.str(), HasSubstr("certificate  not written"));
+  for (const auto& e : std::filesystem::directory_iterator(dir)) EXPECT_EQ(e.path().filename().string().find("c.json"), std::string::npos) << e.path();
 }

@@ -72,5 +72,8 @@ std::string certificate_layout(const nlohmann::json& j);
 /// Writes the certificate atomically (temporary file in the same directory, fsync, rename).
 /// Throws std::runtime_error with one line naming the path if it cannot be written.
 void write_certificate(const std::string& path, const CertifyRecord& record);
+/// The same for a certificate text already built (certificate_text), e.g. after the CLI had the
+/// independent checker re-derive it.
+void write_certificate_text(const std::string& path, const std::string& text);
 
 }  // namespace attnbound

@@ -7,7 +7,10 @@
 namespace attnbound {
 
 void write_certificate(const std::string& path, const CertifyRecord& record) {
-  const std::string text = certificate_text(record);
+  write_certificate_text(path, certificate_text(record));
+}
+
+void write_certificate_text(const std::string& path, const std::string& text) {
   try {
     write_file_atomically(path, text);
   } catch (const FileError& e) {

@@ -2,9 +2,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <optional>
 #include <ostream>
 
 #include "certificate/certificate.hpp"
+#include "checker.hpp"
 #include "cli/cli.hpp"
 #include "cli/commands.hpp"
 #include "cli/inputs.hpp"
@@ -44,6 +47,7 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
 
   Region region;
   Bracket b;
+  std::optional<SelfCheck> self_check;
   if (!a.point.empty()) {
     const Matrix X = read_tokens(a.point, layer.d);
     region = Box::point(X);
@@ -71,6 +75,7 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
     rec.layer = &layer;
     rec.region = region;
     rec.bracket = b;
+    if (a.testing_corrupt_upper && b.upper.is_finite()) rec.bracket.upper = UpperBound::proved(b.upper.value() / 2);
     rec.tol = a.tol;
     rec.status = status;
     rec.model_arch = a.model.arch;
@@ -82,11 +87,26 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
     rec.radius_from_norm = a.layernorm;
     rec.tool_version = ATTNBOUND_VERSION;
     rec.git_revision = ATTNBOUND_GIT_REV;
-    write_certificate(a.cert, rec);
+    // The engine never writes a certificate its checker would reject: the text is re-derived by
+    // the independent checker (in-process, same threads) before any file is touched.
+    const std::string text = certificate_text(rec);
+    check::CheckOptions co;
+    co.threads = opt.threads;
+    const std::filesystem::path parent = std::filesystem::path(a.cert).parent_path();
+    const check::CheckResult res = check::check_text(text, parent.empty() ? std::string(".") : parent.string(), co);
+    self_check = SelfCheck{res.verdict == check::Verdict::valid, res.reason, res.seconds};
+    if (self_check->valid) write_certificate_text(a.cert, text);
   }
-  Report r{"certify", a.model.spec, model_digest(layer), describe(region), status, a.cert, a.tol, &b};
+  const bool written = self_check && self_check->valid;
+  const Report r{"certify", a.model.spec, model_digest(layer), describe(region), status, written ? a.cert : "",
+                 a.tol, &b, self_check};
   if (a.json) out << report_json(r).dump() << "\n";
   else print_report(r, out);
+  if (self_check && !self_check->valid) {
+    err << "attnbound certify: internal error: certificate not written to " << a.cert
+        << ": the independent checker rejected it (" << self_check->reason << ")\n";
+    return kExitInternal;
+  }
   return ok ? kExitOk : kExitBudget;
 }
 

@@ -36,6 +36,9 @@ struct CertifyArgs {
   double time_limit = 0.0;
   int threads = 0;
   bool json = false;
+  /// Testing only (no command-line flag): halves the bracket's upper bound before the certificate
+  /// is built, so that its claim is false; the in-process check must then refuse to write it.
+  bool testing_corrupt_upper = false;
 };
 
 struct WitnessArgs {

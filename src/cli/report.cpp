@@ -34,6 +34,11 @@ nlohmann::json report_json(const Report& r) {
   j["seconds"] = b.seconds;
   j["model"] = {{"spec", r.model}, {"sha256", r.digest}};
   j["region"] = r.region;
+  if (r.self_check) {
+    j["certificate_check"] = {{"verdict", r.self_check->valid ? "valid" : "invalid"},
+                              {"seconds", r.self_check->seconds}};
+    if (!r.self_check->valid) j["certificate_check"]["reason"] = r.self_check->reason;
+  }
   return j;
 }
 
@@ -54,8 +59,14 @@ void print_report(const Report& r, std::ostream& out) {
   out << "  time      " << t << "\n";
   out << "  status    " << r.status << (r.status == "ok" ? " (gap ≤ tol)" : " (tolerance not reached; bracket valid)")
       << "\n";
-  if (!r.certificate.empty())
-    out << "  certificate  " << r.certificate << "   (check: attnbound-check " << r.certificate << ")\n";
+  if (!r.certificate.empty()) {
+    char c[32];
+    std::snprintf(c, sizeof c, "%.3g s", r.self_check ? r.self_check->seconds : 0.0);
+    out << "  certificate  " << r.certificate << "   (re-derived by the independent checker before writing, " << c
+        << "; check again: attnbound-check " << r.certificate << ")\n";
+  } else if (r.self_check && !r.self_check->valid) {
+    out << "  certificate  not written: the independent checker rejected it (" << r.self_check->reason << ")\n";
+  }
 }
 
 }  // namespace attnbound::cli
