@@ -101,8 +101,9 @@ std::optional<MpInterval> lowrank_norm(const Matrix& P, const Matrix& Q) {
     UpwardScope up;
     Hrad = mr.rad;
     for (long i = 0; i < k; ++i)
-      for (long j = 0; j < k; ++j)  // |H − Hmid| ≤ rad + |mid − Hmid|, rounded up
-        Hrad(i, j) = mr.rad(i, j) + std::fabs(mr.mid(i, j) - Hmid(i, j));
+      for (long j = 0; j < k; ++j)  // |H − Hmid| ≤ rad + |mid − Hmid|, rounded up. Not fabs(mid − Hmid):
+        // a negative difference rounded up is rounded towards 0, so its |·| could understate.
+        Hrad(i, j) = mr.rad(i, j) + std::max(mr.mid(i, j) - Hmid(i, j), Hmid(i, j) - mr.mid(i, j));
   }
   if (!Hmid.allFinite() || !Hrad.allFinite()) return std::nullopt;
   const double lam_hi = (norm2_upper(Hmid) + norm2_upper_nonneg(Hrad)).value();
