@@ -171,3 +171,37 @@ TEST(AttentionJacobian, CausalBlocksAboveDiagonalAreExactlyZero) {
           ASSERT_EQ(Ji(i * 3 + a, l * 3 + b).upper(), 0.0);
         }
 }
+
+TEST(AttentionJacobian, RowWithOneVisibleKeyIsConstantOverAnyBox) {
+  // Token 0 under a causal mask (and every token when n = 1) sees one key: its softmax is exactly
+  // 1 and its Jacobian row Σ_h W_O W_V, whatever the input. The enclosure over a wide box must then
+  // equal, interval for interval, the enclosure at a point (the deviation terms are exact zeros,
+  // not [−w, w]); the same for the JVP's row 0 along any direction. Before the dependency-free
+  // deviation form, the box enclosure of this row grew with the box width.
+  std::mt19937_64 rng(seed(707));
+  for (int trial = 0; trial < 20; ++trial) {
+    LayerSpec sp = random_spec(rng, 5, 3);
+    sp.mask = Mask::causal;
+    const AttentionLayer L = random_layer(sp, rng);
+    const long n = std::uniform_int_distribution<long>(1, 4)(rng), d = sp.d;
+    const Matrix C = random_tokens(n, d, 1.0, rng), V = random_tokens(n, d, 1.0, rng);
+    UpwardScope up;
+    IMatrix Xb(n, d);
+    for (long i = 0; i < n; ++i)
+      for (long a = 0; a < d; ++a) Xb(i, a) = hull(C(i, a) - 0.5, C(i, a) + 0.5);
+    const auto sb = forward<Interval>(L, Xb), sc = forward<Interval>(L, cast_tokens<Interval>(C));
+    const IMatrix Jb = jacobian<Interval>(L, sb), Jc = jacobian<Interval>(L, sc);
+    for (long a = 0; a < d; ++a)
+      for (long c = 0; c < n * d; ++c) {
+        ASSERT_EQ(Jb(a, c).lower(), Jc(a, c).lower()) << "trial " << trial << " entry " << a << "," << c;
+        ASSERT_EQ(Jb(a, c).upper(), Jc(a, c).upper()) << "trial " << trial << " entry " << a << "," << c;
+      }
+    // The JVP's row 0 over the box: Σ_h W_O W_V v_0 with no softmax term, so its width is that of
+    // the point evaluation (the directed products of the same exact numbers).
+    const IMatrix hb = jvp<Interval>(L, sb, cast_tokens<Interval>(V)), hc = jvp<Interval>(L, sc, cast_tokens<Interval>(V));
+    for (long a = 0; a < d; ++a) {
+      ASSERT_EQ(hb(0, a).lower(), hc(0, a).lower()) << "trial " << trial;
+      ASSERT_EQ(hb(0, a).upper(), hc(0, a).upper()) << "trial " << trial;
+    }
+  }
+}
