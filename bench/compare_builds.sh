@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 cases=(
   "gpt2-init point n=4 (dense tier)|certify --model builtin:gpt2-init --point $data/gpt2_lb1_n4.txt --threads 2"
   "gpt2-init point n=64 (structured tier)|certify --model builtin:gpt2-init --point $work/lb1_64.txt --threads 2"
-  "tiny ball R=0.5 n=2 to 1 % (branch-and-bound)|certify --model builtin:tiny --radius 0.5 --n 2 --tol 0.01 --threads 2"
+  "tiny ball R=0.5 n=3 to 1 % (branch-and-bound, ~32k leaves)|certify --model builtin:tiny --radius 0.5 --n 3 --tol 0.01 --threads 2"
   "tiny-causal box eps=1e-3 (box tier)|certify --model builtin:tiny-causal --center $data/tiny_centre.txt --eps 0.001 --threads 2"
 )
 run() {  # build, args -> "seconds rss_MB lower upper"
