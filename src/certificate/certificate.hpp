@@ -46,6 +46,9 @@ struct CertifyRecord {
 
   std::string tool_version = "unknown";
   std::string git_revision = "unknown";
+  /// Code generation of the engine that wrote it ("x86-64 baseline" or "-march=native"),
+  /// informational: the cross-build test checks certificates across the two.
+  std::string build = "unknown";
 };
 
 /// The certified claim written to a certificate: the bracket widened by kClaimSlack.

@@ -102,7 +102,8 @@ json certificate_json(const CertifyRecord& rec) {
   json j;
   j["format"] = "attnbound-certificate";
   j["version"] = 1;
-  j["tool"] = {{"name", "attnbound"}, {"version", rec.tool_version}, {"git_revision", rec.git_revision}};
+  j["tool"] = {{"name", "attnbound"}, {"version", rec.tool_version}, {"git_revision", rec.git_revision},
+               {"build", rec.build}};
   j["arithmetic"] = {{"tier", "double-interval"},
                      {"precision", 53},
                      {"claim_slack", kClaimSlack},

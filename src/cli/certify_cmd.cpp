@@ -87,6 +87,7 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
     rec.radius_from_norm = a.layernorm;
     rec.tool_version = ATTNBOUND_VERSION;
     rec.git_revision = ATTNBOUND_GIT_REV;
+    rec.build = ATTNBOUND_BUILD_FLAVOR;
     // The engine never writes a certificate its checker would reject: the text is re-derived by
     // the independent checker (in-process, same threads) before any file is touched.
     const std::string text = certificate_text(rec);
