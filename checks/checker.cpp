@@ -203,6 +203,15 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
       if (!point) throw Invalid("dense evidence needs a point region (use box-centred or a partition)");
       LinalgThreads lt(threads);
       notes.push_back("upper: " + prove_box_upper(layer, c.box, c.hint, "dense", U, &cache));
+    } else if (tier == "distributed") {
+      // The MPI tier's claim is the dense claim at a point: re-derived here by the dense rule where
+      // one machine can hold J (n·d <= kDenseLimit), else by attnbound-check-mpi (checks/mpi/).
+      if (!point) throw Invalid("distributed evidence needs a point region");
+      if (c.n * c.d > kDenseLimit)
+        throw Invalid("n·d = " + std::to_string(c.n * c.d) + " > " + std::to_string(kDenseLimit) +
+                      ": re-check this distributed certificate with mpirun attnbound-check-mpi");
+      LinalgThreads lt(threads);
+      notes.push_back("upper: " + prove_box_upper(layer, c.box, c.hint, "dense", U, &cache));
     } else if (tier == "box-centred") {
       LinalgThreads lt(threads);
       notes.push_back("upper: " + prove_box_upper(layer, root_box(c), c.hint, "box-centred", U, &cache));
