@@ -18,15 +18,10 @@
 
 namespace attnbound::mpi {
 
-/// Deliberate breakages for the mutation tests (never used otherwise).
-struct Mutation {
-  double shift_scale = 1.0;  ///< multiplies Rump's shift c (0 = the "no shift" mutant)
-  bool drop_panel = false;   ///< the last rank leaves its panel of J at zero
-};
-
 struct DistNormOptions {
   int max_attempts = 6;
-  Mutation mutation;
+  /// Multiplies Rump's shift c: 1 always, except in the mutation test (0 = the "no shift" mutant).
+  double shift_scale = 1.0;
 };
 
 struct DistNormProof {
@@ -50,7 +45,6 @@ bool dist_prove_pd(const Grid& g, DistMatrix& work, const std::vector<double>& l
 
 struct DistributedOptions {
   int block = 0;  ///< ScaLAPACK block size (0 = choose_block)
-  Mutation mutation;
 };
 
 /// The distributed point tier (collective). Same contract as certify_point's dense tier; the

@@ -27,7 +27,7 @@ using namespace attnbound;
 
 struct Args {
   cli::ModelArgs model;
-  std::string point, cert, mutation = "none";
+  std::string point, cert;
   double tol = 1e-6;
   int block = 0;
   bool json = false;
@@ -48,9 +48,6 @@ int certify(const Args& a, int rank, int size) {
   if (a.block < 0) throw cli::InputError("--block must be >= 0");
   mpi::DistributedOptions opt;
   opt.block = a.block;
-  if (a.mutation == "no-shift") opt.mutation.shift_scale = 0.0;
-  else if (a.mutation == "drop-panel") opt.mutation.drop_panel = true;
-  else if (a.mutation != "none") throw cli::InputError("--test-mutation must be none, no-shift or drop-panel");
   if (rank == 0 && !a.cert.empty()) cli::require_writable_path(a.cert);
   const AttentionLayer layer = a.model.load();
   const Matrix X = cli::read_tokens(a.point, layer.d);
@@ -116,7 +113,6 @@ int main(int argc, char** argv) {
   c->add_option("--tol", a.tol, "relative gap that counts as ok (exit 0)");
   c->add_option("--block", a.block, "ScaLAPACK block size (0 = the largest divisor of d <= 256)");
   c->add_flag("--json", a.json, "one JSON object on stdout");
-  c->add_option("--test-mutation", a.mutation, "test only: none | no-shift | drop-panel")->group("");
   int code = 0;
   try {
     try {

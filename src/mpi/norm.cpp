@@ -275,7 +275,7 @@ DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, 
       for (std::size_t k = 0; k < m; ++k) dst[k] = -src[k];  // exact
     }
     ++out.attempts;
-    if (dist_prove_pd(g, work, lo, hi, opt.mutation.shift_scale)) {
+    if (dist_prove_pd(g, work, lo, hi, opt.shift_scale)) {
       const double proved = sqrt_up(t);  // ‖M‖² <= λmax(MᵀM) < t
       out.cholesky_seconds = seconds_since(t1);
       if (proved < cheap) {

@@ -107,13 +107,10 @@ Bracket certify_point_distributed(const Grid& g, const AttentionLayer& layer, co
 
   const int nb = opt.block > 0 ? opt.block : choose_block(X.cols(), N);
   DistMatrix J(g, N, nb);
-  double rad2 = 0.0;
-  if (!(opt.mutation.drop_panel && g.rank() == g.size() - 1)) rad2 = form_panel(layer, X, J);
+  const double rad2 = form_panel(layer, X, J);
   const double radF = sqrt_up(allsum_up(rad2));  // >= ‖rad‖_F >= ‖rad‖₂
 
-  DistNormOptions no;
-  no.mutation = opt.mutation;
-  const DistNormProof p = dist_norm2_upper(g, J, sigma * sigma, no);
+  const DistNormProof p = dist_norm2_upper(g, J, sigma * sigma);
   // sup ‖J‖ over [mid ± rad] <= ‖mid‖ + ‖rad‖₂ (docs/linalg.md §4).
   b.upper = UpperBound::proved(add_up(p.bound.value(), radF));
   b.upper_method = "distributed: interval Jacobian at X on " + std::to_string(g.size()) + " ranks (" +
