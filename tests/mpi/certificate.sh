@@ -2,7 +2,8 @@
 # Certificates of the distributed tier, end to end on 2 ranks (ctest: mpi.certificate):
 #   * attnbound-mpi writes one for a small model and for GPT-2 width (n·d = 1536); both
 #     attnbound-check (the dense rule) and attnbound-check-mpi (its own MPI path) accept them;
-#   * a tampered claim (upper := the lower claim, below the witness value) is rejected by both.
+#   * a tampered claim (upper := the lower claim, below the witness value) is rejected by both
+#     (small model).
 set -euo pipefail
 BUILD=$1
 MPIRUN=$2
@@ -26,6 +27,7 @@ for job in "builtin:tiny-causal $TMP/tiny.txt" "builtin:gpt2-init $TMP/gpt2.txt"
   grep -q '"tier": "distributed"' "$cert" || fail "no distributed tier in $cert"
   expect 0 "$BUILD/attnbound-check" "$cert" --quiet
   expect 0 run2 "$BUILD/attnbound-check-mpi" "$cert" --quiet
+  [[ $model == builtin:tiny-causal ]] || continue  # tampering once is enough (keeps the test short)
   # Tamper: the claim's upper becomes its lower (which is below the witness value ‖J v‖/‖v‖).
   low=$(sed -n '/"claim": {/,/}/ s/.*"lower": \([^,]*\),*/\1/p' "$cert")
   [[ -n "$low" ]] || fail "cannot read claim.lower"
