@@ -14,6 +14,7 @@ shift || true
 NS=("$@")
 if ((${#NS[@]} == 0)); then NS=(8 16 32); fi
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_mpi_yield_when_idle=1  # waiting ranks yield the core (2-core machine)
 export OPENBLAS_NUM_THREADS=1
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
 TMP=$(mktemp -d)

@@ -31,9 +31,16 @@ struct DistNormProof {
   double gram_seconds = 0, cholesky_seconds = 0;
 };
 
-/// Guarantee: upper bound of ‖M‖₂ for the N × N matrix whose block-cyclic parts the ranks hold in
-/// M (released on return: the Gram matrix replaces it). theta_hint ≈ ‖M‖² (no guarantee; a low
-/// hint costs retries, never soundness). Collective.
+/// Fills `panel` (an h × N block-cyclic matrix) with rows r0 .. r0 + h − 1 of the matrix.
+using PanelSource = std::function<void(long r0, DistMatrix& panel)>;
+
+/// Guarantee: upper bound of ‖M‖₂ for the N × N matrix M whose rows `fill` produces, panel_rows at
+/// a time (the whole M never exists: memory is the Gram matrix, one panel, then half a copy of the
+/// Gram for retries). theta_hint ≈ ‖M‖² (no guarantee; a low hint costs retries, never
+/// soundness). Collective: every rank calls it with the same N, nb, panel_rows, theta_hint.
+DistNormProof dist_norm2_upper(const Grid& g, long N, int nb, long panel_rows, const PanelSource& fill,
+                               double theta_hint, const DistNormOptions& opt = {});
+/// The same for a matrix held whole (square, block-cyclic); M is released.
 DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, const DistNormOptions& opt = {});
 
 /// Guarantee: true only if every real symmetric A with strictly-lower entries equal to those of
@@ -44,7 +51,8 @@ bool dist_prove_pd(const Grid& g, DistMatrix& work, const std::vector<double>& l
                    const std::vector<double>& hi, double shift_scale = 1.0);
 
 struct DistributedOptions {
-  int block = 0;  ///< ScaLAPACK block size (0 = choose_block)
+  int block = 0;        ///< ScaLAPACK block size (0 = choose_block)
+  long panel_rows = 0;  ///< rows of J formed at a time (0 = about (n·d)/8, a multiple of block·Pr)
 };
 
 /// The distributed point tier (collective). Same contract as certify_point's dense tier; the

@@ -36,25 +36,20 @@ struct LocalSums {
   std::vector<double> col, row;  // global-length partial |M| column / row sums
 };
 
-/// Local upward sums of m², and of |m| per global column and row.
-__attribute__((noinline)) LocalSums local_sums_up(const DistMatrix& M) {
-  LocalSums s;
-  s.col.assign(static_cast<std::size_t>(M.n()), 0.0);
-  s.row.assign(static_cast<std::size_t>(M.n()), 0.0);
+/// Adds the panel P (rows r0 .. r0 + P.m() − 1 of the matrix) to the local upward sums of m², and of
+/// |m| per global column and row.
+__attribute__((noinline)) void add_local_sums_up(const DistMatrix& P, long r0, LocalSums& s) {
   UpwardScope up;
-  for (int c = 0; c < M.local_cols(); ++c) {
-    const long gc = M.global_col(c);
-    double cs = 0.0;
-    for (int r = 0; r < M.local_rows(); ++r) {
-      const double a = std::abs(M.local(r, c));
+  for (int c = 0; c < P.local_cols(); ++c) {
+    double& cs = s.col[static_cast<std::size_t>(P.global_col(c))];
+    for (int r = 0; r < P.local_rows(); ++r) {
+      const double a = std::abs(P.local(r, c));
       s.fro2 = pin(s.fro2 + pin(a * a));
       cs = pin(cs + a);
-      double& rs = s.row[static_cast<std::size_t>(M.global_row(r))];
+      double& rs = s.row[static_cast<std::size_t>(r0 + P.global_row(r))];
       rs = pin(rs + a);
     }
-    s.col[static_cast<std::size_t>(gc)] = cs;
   }
-  return s;
 }
 
 /// fl_up of a·b, √a, a + b.
@@ -184,33 +179,49 @@ bool dist_prove_pd(const Grid& g, DistMatrix& work, const std::vector<double>& l
   return all_true(info == 0 && finite);
 }
 
-DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, const DistNormOptions& opt) {
+DistNormProof dist_norm2_upper(const Grid& g, long N, int nb, long panel_rows, const PanelSource& fill,
+                               double theta_hint, const DistNormOptions& opt) {
   detail::require_gradual_underflow("dist_norm2_upper");
   DistNormProof out;
-  const long N = M.n();
-  // Finite entries and their scale (max is exact in any reduction order).
+  const long h = std::clamp<long>(panel_rows, 1, N);
+
+  // 1. G̃ = Σ_panels fl(PᵀP) accumulated by PDSYRK (β = 0, then 1; each entry is still one sum of
+  //    the N products m_ki m_kj in some order), with the cheap-bound sums on the way.
+  const auto t0 = std::chrono::steady_clock::now();
+  LocalSums ls;
+  ls.col.assign(static_cast<std::size_t>(N), 0.0);
+  ls.row.assign(static_cast<std::size_t>(N), 0.0);
   bool finite = true;
   double maxabs = 0;
-  for (int c = 0; c < M.local_cols(); ++c)
-    for (int r = 0; r < M.local_rows(); ++r) {
-      const double a = M.local(r, c);
-      if (!std::isfinite(a)) finite = false;
-      else maxabs = std::max(maxabs, std::abs(a));
-    }
+  DistMatrix G(g, N, nb);
+  for (long r0 = 0; r0 < N; r0 += h) {
+    const long hh = std::min(h, N - r0);
+    DistMatrix P(g, hh, N, nb);
+    fill(r0, P);
+    for (int c = 0; c < P.local_cols(); ++c)
+      for (int r = 0; r < P.local_rows(); ++r) {
+        const double a = P.local(r, c);
+        if (!std::isfinite(a)) finite = false;
+        else maxabs = std::max(maxabs, std::abs(a));
+      }
+    add_local_sums_up(P, r0, ls);
+    RoundingGuard nearest(Rounding::nearest);
+    const int n = static_cast<int>(N), k = static_cast<int>(hh), one = 1;
+    const double alpha = 1.0, beta = r0 == 0 ? 0.0 : 1.0;
+    pdsyrk_("L", "T", &n, &k, &alpha, P.data(), &one, &one, P.desc(), &beta, G.data(), &one, &one, G.desc());
+  }
+  out.gram_seconds = seconds_since(t0);
   if (!all_true(finite)) {
-    M.release();
     out.method = "non-finite input";
     return out;
   }
   maxabs = allmax(maxabs);
   if (maxabs == 0) {
-    M.release();
     out.bound = UpperBound::proved(0.0);
     out.method = "zero matrix";
     return out;
   }
   // Cheap bounds, each >= ‖M‖₂ and >= ‖|M|‖₂ (the Gram error needs the latter).
-  const LocalSums ls = local_sums_up(M);
   const double fro2 = allsum_up(ls.fro2);
   const std::vector<double> col = allsum_up(ls.col), row = allsum_up(ls.row);
   const double norm1 = *std::max_element(col.begin(), col.end());
@@ -222,26 +233,13 @@ DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, 
   const int ex = std::ilogb(maxabs);
   if (ex > 300 || ex < -300) {
     // No power-of-two rescaling here (the single-machine tier has one); the cheap bound is proved.
-    M.release();
     out.method += " (entries outside [2^-300, 2^300])";
     return out;
   }
-
-  // 1. Gram matrix, lower triangle.
-  const auto t0 = std::chrono::steady_clock::now();
-  DistMatrix G(g, N, M.nb());
-  {
-    RoundingGuard nearest(Rounding::nearest);
-    const int n = static_cast<int>(N), one = 1;
-    const double alpha = 1.0, beta = 0.0;
-    pdsyrk_("L", "T", &n, &n, &alpha, M.data(), &one, &one, M.desc(), &beta, G.data(), &one, &one, G.desc());
-  }
-  M.release();
-  out.gram_seconds = seconds_since(t0);
   bool gfinite = true;
   for (int c = 0; c < G.local_cols() && gfinite; ++c)
     for (int r = 0; r < G.local_rows(); ++r)
-      if (!std::isfinite(G.local(r, c))) {
+      if (G.global_row(r) >= G.global_col(c) && !std::isfinite(G.local(r, c))) {
         gfinite = false;
         break;
       }
@@ -252,7 +250,7 @@ DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, 
   const double r = gram_radius_up(rho, N);
   const std::vector<double> gdiag = replicated_diagonal(G);
   const double gmax = *std::max_element(gdiag.begin(), gdiag.end());
-  double theta = std::isfinite(theta_hint) ? std::max(theta_hint, gmax) : gmax;
+  const double theta = std::isfinite(theta_hint) ? std::max(theta_hint, gmax) : gmax;
   const double trace_lo = sum_down(gdiag);
   double f = 1.0;
   double rel = std::max(16.0 * static_cast<double>(N) * detail::kUnitRoundoff,
@@ -260,22 +258,25 @@ DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, 
                                    1e-14, 1e-9));
   double growth = N > 2000 ? 100.0 : 10.0;
 
-  // 2. Rump's test on a copy (the Gram matrix stays for the next attempt).
+  // 2. Rump's test in place on G's lower triangle; the strictly lower entries are kept packed for
+  //    the next attempt (half a copy).
   const auto t1 = std::chrono::steady_clock::now();
-  DistMatrix work(g, N, M.nb());
+  std::vector<double> packed;
+  packed.reserve(static_cast<std::size_t>(G.local_rows()) * static_cast<std::size_t>(G.local_cols()) / 2 + 16);
+  for (int c = 0; c < G.local_cols(); ++c)
+    for (int rr = 0; rr < G.local_rows(); ++rr)
+      if (G.global_row(rr) > G.global_col(c)) packed.push_back(G.local(rr, c));
   std::vector<double> lo, hi;
   for (int attempt = 0; attempt < std::max(opt.max_attempts, 1); ++attempt) {
-    double t = candidate(theta, trace_lo, r, N, f, rel);
+    const double t = candidate(theta, trace_lo, r, N, f, rel);
     if (!(t > 0) || !std::isfinite(t)) break;
     diagonal_bounds(gdiag, t, r, lo, hi);
-    {
-      const std::size_t m = static_cast<std::size_t>(G.local_rows()) * static_cast<std::size_t>(G.local_cols());
-      const double* src = G.data();
-      double* dst = work.data();
-      for (std::size_t k = 0; k < m; ++k) dst[k] = -src[k];  // exact
-    }
+    std::size_t k = 0;
+    for (int c = 0; c < G.local_cols(); ++c)
+      for (int rr = 0; rr < G.local_rows(); ++rr)
+        if (G.global_row(rr) > G.global_col(c)) G.local(rr, c) = -packed[k++];  // exact
     ++out.attempts;
-    if (dist_prove_pd(g, work, lo, hi, opt.shift_scale)) {
+    if (dist_prove_pd(g, G, lo, hi, opt.shift_scale)) {
       const double proved = sqrt_up(t);  // ‖M‖² <= λmax(MᵀM) < t
       out.cholesky_seconds = seconds_since(t1);
       if (proved < cheap) {
@@ -293,6 +294,16 @@ DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, 
   out.cholesky_seconds = seconds_since(t1);
   out.method += " (Cholesky proof failed after " + std::to_string(out.attempts) + " attempts)";
   return out;
+}
+
+DistNormProof dist_norm2_upper(const Grid& g, DistMatrix& M, double theta_hint, const DistNormOptions& opt) {
+  const long N = M.n();
+  auto fill = [&](long, DistMatrix& P) {
+    std::copy(M.data(), M.data() + static_cast<std::size_t>(M.local_rows()) * static_cast<std::size_t>(M.local_cols()),
+              P.data());
+    M.release();
+  };
+  return dist_norm2_upper(g, N, M.nb(), N, fill, theta_hint, opt);
 }
 
 }  // namespace attnbound::mpi

@@ -24,35 +24,32 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-/// Fills this rank's part of mid J and returns Σ rad² (upward) over it, where [mid ± rad]
-/// contains every entry of the interval Jacobian (hence the exact one): mid = fl(lo/2 + hi/2)
-/// (any double works) and rad = max(fl_up(hi − mid), fl_up(mid − lo)); an entry with a
-/// non-finite end gives rad = +inf (so the bound is +inf, never a wrong number).
-double form_panel(const AttentionLayer& layer, const Matrix& X, DistMatrix& J) {
-  const long n = X.rows(), d = X.cols();
+/// Fills this rank's part of the panel P = rows r0 .. r0 + P.m() − 1 of mid J and adds Σ rad² over
+/// it to rad2 (upward), where [mid ± rad] contains every entry of the interval Jacobian (hence the
+/// exact one): mid = fl(lo/2 + hi/2) (any double works) and rad = max(fl_up(hi − mid),
+/// fl_up(mid − lo)); an entry with a non-finite end gives rad = +inf (so the bound is +inf, never a
+/// wrong number).
+__attribute__((noinline)) void form_panel(const AttentionLayer& layer, const ForwardState<Interval>& s,
+                                          const JacobianFactors<Interval>& f, long r0, DistMatrix& P,
+                                          double& rad2) {
+  const long n = s.n(), d = layer.d;
   UpwardScope up;
-  IMatrix Xi(n, d);
-  for (long i = 0; i < n; ++i)
-    for (long a = 0; a < d; ++a) Xi(i, a) = point(X(i, a));
-  const ForwardState<Interval> s = forward<Interval>(layer, Xi);
-  const JacobianFactors<Interval> f = jacobian_factors(layer, s);
   // Local rows by token: rows_of[i] = the coordinates a of token i whose global row i·d + a this
-  // rank owns, local_of[i] = their local indices.
+  // rank owns in the panel, local_of[i] = their local indices.
   std::vector<std::vector<long>> rows_of(static_cast<std::size_t>(n));
   std::vector<std::vector<int>> local_of(static_cast<std::size_t>(n));
-  for (int r = 0; r < J.local_rows(); ++r) {
-    const long gr = J.global_row(r);
+  for (int r = 0; r < P.local_rows(); ++r) {
+    const long gr = r0 + P.global_row(r);
     rows_of[static_cast<std::size_t>(gr / d)].push_back(gr % d);
     local_of[static_cast<std::size_t>(gr / d)].push_back(r);
   }
-  double rad2 = 0.0;
   for (long i = 0; i < n; ++i) {
     const auto& rows = rows_of[static_cast<std::size_t>(i)];
-    if (rows.empty() || J.local_cols() == 0) continue;
+    if (rows.empty() || P.local_cols() == 0) continue;
     const IMatrix strip = jacobian_rows<Interval>(layer, s, f, i, rows);
     const auto& loc = local_of[static_cast<std::size_t>(i)];
-    for (int c = 0; c < J.local_cols(); ++c) {
-      const long gc = J.global_col(c);
+    for (int c = 0; c < P.local_cols(); ++c) {
+      const long gc = P.global_col(c);
       for (std::size_t k = 0; k < loc.size(); ++k) {
         const Interval& e = strip(static_cast<Eigen::Index>(k), gc);
         const double lo = e.lower(), hi = e.upper();
@@ -61,12 +58,23 @@ double form_panel(const AttentionLayer& layer, const Matrix& X, DistMatrix& J) {
           mid = pin(pin(lo * 0.5) + pin(hi * 0.5));
           rad = std::max(pin(hi - mid), pin(mid - lo));
         }
-        J.local(loc[k], c) = mid;
+        P.local(loc[k], c) = mid;
         rad2 = pin(rad2 + pin(rad * rad));
       }
     }
   }
-  return rad2;
+}
+
+/// The forward state and the per-head factors at the exact point X (interval arithmetic).
+__attribute__((noinline)) std::pair<ForwardState<Interval>, JacobianFactors<Interval>> interval_state(
+    const AttentionLayer& layer, const Matrix& X) {
+  UpwardScope up;
+  IMatrix Xi(X.rows(), X.cols());
+  for (long i = 0; i < X.rows(); ++i)
+    for (long a = 0; a < X.cols(); ++a) Xi(i, a) = point(X(i, a));
+  ForwardState<Interval> s = forward<Interval>(layer, Xi);
+  JacobianFactors<Interval> f = jacobian_factors(layer, s);
+  return {std::move(s), std::move(f)};
 }
 
 __attribute__((noinline)) double add_up(double a, double b) {
@@ -106,16 +114,19 @@ Bracket certify_point_distributed(const Grid& g, const AttentionLayer& layer, co
   MPI_Bcast(&sigma, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
 
   const int nb = opt.block > 0 ? opt.block : choose_block(X.cols(), N);
-  DistMatrix J(g, N, nb);
-  const double rad2 = form_panel(layer, X, J);
+  // Panels of about N/8 rows (a multiple of nb·Pr, so every process row gets whole blocks).
+  const long unit = static_cast<long>(nb) * g.rows();
+  const long h = opt.panel_rows > 0 ? opt.panel_rows : std::max(unit, (N / 8 + unit - 1) / unit * unit);
+  const auto [s, f] = interval_state(layer, X);
+  double rad2 = 0.0;
+  const DistNormProof p = dist_norm2_upper(
+      g, N, nb, h, [&](long r0, DistMatrix& P) { form_panel(layer, s, f, r0, P, rad2); }, sigma * sigma);
   const double radF = sqrt_up(allsum_up(rad2));  // >= ‖rad‖_F >= ‖rad‖₂
-
-  const DistNormProof p = dist_norm2_upper(g, J, sigma * sigma);
   // sup ‖J‖ over [mid ± rad] <= ‖mid‖ + ‖rad‖₂ (docs/linalg.md §4).
   b.upper = UpperBound::proved(add_up(p.bound.value(), radF));
   b.upper_method = "distributed: interval Jacobian at X on " + std::to_string(g.size()) + " ranks (" +
                    std::to_string(g.rows()) + "×" + std::to_string(g.cols()) + " grid, block " +
-                   std::to_string(nb) + "), verified ‖mid‖ by " + p.method + " + ‖rad‖_F";
+                   std::to_string(nb) + ", panels of " + std::to_string(h) + " rows), verified ‖mid‖ by " + p.method + " + ‖rad‖_F";
   if (g.rank() != 0) b.upper_evidence = UpperEvidence{"distributed", Matrix()};
   b.seconds = seconds_since(t0);
   return b;

@@ -27,19 +27,20 @@ Grid::~Grid() {
   if (ctxt_ >= 0) Cblacs_gridexit(ctxt_);
 }
 
-DistMatrix::DistMatrix(const Grid& g, long n, int nb) : n_(n), nb_(nb) {
-  if (n <= 0 || n > (1L << 30)) throw std::invalid_argument("DistMatrix: bad size " + std::to_string(n));
-  const int N = static_cast<int>(n), zero = 0;
+DistMatrix::DistMatrix(const Grid& g, long m, long n, int nb) : m_(m), n_(n), nb_(nb) {
+  if (m <= 0 || n <= 0 || m > (1L << 30) || n > (1L << 30) || nb <= 0)
+    throw std::invalid_argument("DistMatrix: bad size " + std::to_string(m) + " × " + std::to_string(n));
+  const int M = static_cast<int>(m), N = static_cast<int>(n), zero = 0;
   prow_ = g.my_row();
   pcol_ = g.my_col();
   nprow_ = g.rows();
   npcol_ = g.cols();
-  mloc_ = numroc_(&N, &nb_, &prow_, &zero, &nprow_);
+  mloc_ = numroc_(&M, &nb_, &prow_, &zero, &nprow_);
   nloc_ = numroc_(&N, &nb_, &pcol_, &zero, &npcol_);
   lld_ = std::max(1, mloc_);
   int info = 0;
   const int ctxt = g.context();
-  descinit_(desc_, &N, &N, &nb_, &nb_, &zero, &zero, &ctxt, &lld_, &info);
+  descinit_(desc_, &M, &N, &nb_, &nb_, &zero, &zero, &ctxt, &lld_, &info);
   if (info != 0) throw std::runtime_error("descinit failed: info " + std::to_string(info));
   a_.assign(static_cast<std::size_t>(lld_) * static_cast<std::size_t>(std::max(nloc_, 1)), 0.0);
 }

@@ -50,11 +50,13 @@ class Grid {
   int ctxt_ = -1, pr_ = 1, pc_ = 1, myr_ = 0, myc_ = 0, rank_ = 0, size_ = 1;
 };
 
-/// The local part of an N × N matrix distributed block-cyclically with square nb × nb blocks,
-/// column-major with leading dimension lld (ScaLAPACK's layout).
+/// The local part of an m × n matrix (square by default) distributed block-cyclically with square
+/// nb × nb blocks from process (0, 0), column-major with leading dimension lld (ScaLAPACK's layout).
 class DistMatrix {
  public:
-  DistMatrix(const Grid& g, long n, int nb);
+  DistMatrix(const Grid& g, long n, int nb) : DistMatrix(g, n, n, nb) {}
+  DistMatrix(const Grid& g, long m, long n, int nb);
+  long m() const { return m_; }
   long n() const { return n_; }
   int nb() const { return nb_; }
   int local_rows() const { return mloc_; }
@@ -71,7 +73,7 @@ class DistMatrix {
   void release();
 
  private:
-  long n_;
+  long m_, n_;
   int nb_, mloc_, nloc_, lld_;
   int desc_[9];
   int prow_, pcol_, nprow_, npcol_;

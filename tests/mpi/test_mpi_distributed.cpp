@@ -132,18 +132,23 @@ TEST(DistPoint, AgreesWithTheDenseTier) {
   }
 }
 
-TEST(DistPoint, BlockSizeAndGridDoNotChangeTheClaimBeyondTheGap) {
+TEST(DistPoint, BlockSizeAndPanelsDoNotChangeTheClaimBeyondTheGap) {
   mpi::Grid g;
   const AttentionLayer layer = load_model("builtin:tiny");
   const Matrix X = random_point(25, layer.d, attnbound::testing::seed(1804));
-  mpi::DistributedOptions a, b;
+  mpi::DistributedOptions a, b, c;
   a.block = 1;
   b.block = 7;  // does not divide d: blocks straddle tokens
+  c.panel_rows = 5;  // the Gram accumulated over 10 panels of J, not aligned with blocks or tokens
   const Bracket ra = mpi::certify_point_distributed(g, layer, X, a);
   const Bracket rb = mpi::certify_point_distributed(g, layer, X, b);
+  const Bracket rc = mpi::certify_point_distributed(g, layer, X, c);
+  ASSERT_NE(rc.upper_method.find("panels of 5 rows"), std::string::npos) << rc.upper_method;
   if (g.rank() != 0) return;
-  EXPECT_LE(ra.lower.value(), rb.upper.value());
-  EXPECT_LE(rb.lower.value(), ra.upper.value());
+  for (const Bracket* x : {&ra, &rb, &rc})
+    for (const Bracket* y : {&ra, &rb, &rc}) EXPECT_LE(x->lower.value(), y->upper.value());
+  const double N = static_cast<double>(X.size());
+  EXPECT_LE(rc.upper.value() / rc.lower.value() - 1.0, 4.0 * N * N * 0x1p-53 + 1e-13);
 }
 
 int main(int argc, char** argv) {
