@@ -43,23 +43,33 @@ __attribute__((noinline)) void form_panel(const AttentionLayer& layer, const For
     rows_of[static_cast<std::size_t>(gr / d)].push_back(gr % d);
     local_of[static_cast<std::size_t>(gr / d)].push_back(r);
   }
+  // At most kChunk rows per jacobian_rows call: its temporaries grow like rows·d·(H + n)
+  // intervals (≈ 0.5 GB for a whole GPT-2 token), a chunk keeps them to a few MB.
+  constexpr std::size_t kChunk = 64;
   for (long i = 0; i < n; ++i) {
-    const auto& rows = rows_of[static_cast<std::size_t>(i)];
-    if (rows.empty() || P.local_cols() == 0) continue;
-    const IMatrix strip = jacobian_rows<Interval>(layer, s, f, i, rows);
-    const auto& loc = local_of[static_cast<std::size_t>(i)];
-    for (int c = 0; c < P.local_cols(); ++c) {
-      const long gc = P.global_col(c);
-      for (std::size_t k = 0; k < loc.size(); ++k) {
-        const Interval& e = strip(static_cast<Eigen::Index>(k), gc);
-        const double lo = e.lower(), hi = e.upper();
-        double mid = 0.0, rad = std::numeric_limits<double>::infinity();
-        if (std::isfinite(lo) && std::isfinite(hi)) {
-          mid = pin(pin(lo * 0.5) + pin(hi * 0.5));
-          rad = std::max(pin(hi - mid), pin(mid - lo));
+    const auto& all_rows = rows_of[static_cast<std::size_t>(i)];
+    const auto& all_loc = local_of[static_cast<std::size_t>(i)];
+    if (all_rows.empty() || P.local_cols() == 0) continue;
+    for (std::size_t k0 = 0; k0 < all_rows.size(); k0 += kChunk) {
+      const std::size_t k1 = std::min(all_rows.size(), k0 + kChunk);
+      const std::vector<long> rows(all_rows.begin() + static_cast<std::ptrdiff_t>(k0),
+                                   all_rows.begin() + static_cast<std::ptrdiff_t>(k1));
+      const std::vector<int> loc(all_loc.begin() + static_cast<std::ptrdiff_t>(k0),
+                                 all_loc.begin() + static_cast<std::ptrdiff_t>(k1));
+      const IMatrix strip = jacobian_rows<Interval>(layer, s, f, i, rows);
+      for (int c = 0; c < P.local_cols(); ++c) {
+        const long gc = P.global_col(c);
+        for (std::size_t k = 0; k < loc.size(); ++k) {
+          const Interval& e = strip(static_cast<Eigen::Index>(k), gc);
+          const double lo = e.lower(), hi = e.upper();
+          double mid = 0.0, rad = std::numeric_limits<double>::infinity();
+          if (std::isfinite(lo) && std::isfinite(hi)) {
+            mid = pin(pin(lo * 0.5) + pin(hi * 0.5));
+            rad = std::max(pin(hi - mid), pin(mid - lo));
+          }
+          P.local(loc[k], c) = mid;
+          rad2 = pin(rad2 + pin(rad * rad));
         }
-        P.local(loc[k], c) = mid;
-        rad2 = pin(rad2 + pin(rad * rad));
       }
     }
   }
