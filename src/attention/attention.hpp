@@ -59,8 +59,9 @@ struct JacobianFactors {
 };
 template <class T>
 JacobianFactors<T> jacobian_factors(const AttentionLayer& layer, const ForwardState<T>& s);
-/// Rows {i·d + a : a ∈ rows} of the dense Jacobian (|rows| × n·d), each entry computed by the same
-/// operations as in jacobian() (same guarantee). Precondition: 0 <= i < n, every a in [0, d).
+/// Rows {i·d + a : a ∈ rows} of the dense Jacobian (|rows| × n·d), by the same formula as
+/// jacobian() (which is this, row block by row block) and with the same guarantee (for rigorous T
+/// every entry encloses the exact value). Precondition: 0 <= i < n, every a in [0, d).
 /// The distributed tier forms its block-cyclic panel with it without ever holding J.
 template <class T>
 Mat<T> jacobian_rows(const AttentionLayer& layer, const ForwardState<T>& s, const JacobianFactors<T>& f,

@@ -10,8 +10,8 @@
 //
 // jacobian_rows computes any subset of the d rows of token i (the distributed tier forms only the
 // rows its rank owns); jacobian is the loop over all tokens with all rows. A subset only selects
-// rows of the three products' left operands, so each entry is computed by the same operations
-// whichever subset it is part of.
+// rows of the three products' left operands: the formula per entry is the same (the GEMM kernels
+// may sum in another order, which the enclosures allow).
 #include "attention/attention.hpp"
 #include "attention/products.hpp"
 
