@@ -189,7 +189,7 @@ void check_partition(const Certificate& c, const AttentionLayer& layer, double U
 }
 
 void check_upper(const Certificate& c, const AttentionLayer& layer, int threads, JacobianCache& cache,
-                 std::vector<std::string>& notes) {
+                 std::vector<std::string>& notes, const CheckOptions& opt) {
   if (!c.upper) {
     notes.push_back("upper: claim +inf, trivially true");
     return;
@@ -201,6 +201,21 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
   try {
     if (tier == "dense") {
       if (!point) throw Invalid("dense evidence needs a point region (use box-centred or a partition)");
+      LinalgThreads lt(threads);
+      notes.push_back("upper: " + prove_box_upper(layer, c.box, c.hint, "dense", U, &cache));
+    } else if (tier == "distributed") {
+      // The MPI tier's claim is the dense claim at a point: re-derived here by the dense rule where
+      // one machine can hold J (n·d <= kDenseLimit), else by attnbound-check-mpi (checks/mpi/).
+      if (!point) throw Invalid("distributed evidence needs a point region");
+      if (opt.distributed_upper) {
+        const auto [proved, note] = opt.distributed_upper(layer, c.box.lo, U);
+        if (!proved) throw Invalid(note);
+        notes.push_back("upper: " + note);
+        return;
+      }
+      if (c.n * c.d > kDenseLimit)
+        throw Invalid("n·d = " + std::to_string(c.n * c.d) + " > " + std::to_string(kDenseLimit) +
+                      ": re-check this distributed certificate with mpirun attnbound-check-mpi");
       LinalgThreads lt(threads);
       notes.push_back("upper: " + prove_box_upper(layer, c.box, c.hint, "dense", U, &cache));
     } else if (tier == "box-centred") {
@@ -255,7 +270,7 @@ CheckResult check_text(const std::string& text, const std::string& base_dir, con
     JacobianCache cache(layer);  // large point Jacobians, shared by the lower and upper checks
     check_lower(c, layer, cache, res.notes);
     res.notes.back() += lap();
-    check_upper(c, layer, resolve_threads(opt.threads), cache, res.notes);
+    check_upper(c, layer, resolve_threads(opt.threads), cache, res.notes, opt);
     res.notes.back() += lap();
     res.verdict = Verdict::valid;
   } catch (const Unreadable& e) {

@@ -12,8 +12,13 @@
 // version-1 certificate, or its model cannot be loaded).
 #pragma once
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/matrix.hpp"
+#include "model/layer.hpp"
 
 namespace attnbound::check {
 
@@ -27,6 +32,10 @@ struct CheckOptions {
   int threads = 0;
   /// MPFI precision in bits (at least 128).
   long precision = 128;
+  /// If set, re-derives the upper claim of a "distributed" certificate (sup ‖J(X)‖ <= upper at the
+  /// point X) instead of the single-machine dense rule: attnbound-check-mpi (checks/mpi/) sets it
+  /// to its own MPI + ScaLAPACK proof. Returns {proved, note or reason}.
+  std::function<std::pair<bool, std::string>(const AttentionLayer&, const Matrix& X, double upper)> distributed_upper;
 };
 
 struct CheckResult {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -139,6 +140,13 @@ ForwardState<MpInterval> forward_fast(const AttentionLayer& layer, const CBox& b
 /// the checker's own directed-rounding kernels (midpoint-radius GEMMs), as a midpoint-radius
 /// matrix for linalg's norm bound (large problems).
 MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<MpInterval>& s);
+/// The same assembly block by block: sink(i, l, mid, rad) receives every d × d token block (i, l)
+/// with want(i, l) (blocks above the diagonal of a causal layer are zero and never sent), with
+/// [mid ± rad] enclosing the Jacobian block. The MPI checker (checks/mpi/) keeps only its own
+/// block-cyclic entries. Runs under upward rounding (installed here); sink is called inside it.
+void assemble_jacobian_fast_blocks(const AttentionLayer& layer, const ForwardState<MpInterval>& s,
+                                   const std::function<bool(long, long)>& want,
+                                   const std::function<void(long, long, const Matrix&, const Matrix&)>& sink);
 
 /// The large-problem Jacobian at a point, kept between the lower and the upper check.
 class JacobianCache {

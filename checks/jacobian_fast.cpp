@@ -10,6 +10,7 @@
 // Negations are always materialised on an operand: given (−A)·B, Eigen would pull the sign out as
 // the GEMM factor α = −1 and return −fl_up(A·B), a lower bound where an upper one is needed.
 #include <algorithm>
+#include <functional>
 
 #include "internal.hpp"
 
@@ -150,8 +151,22 @@ ForwardState<MpInterval> forward_fast(const AttentionLayer& layer, const CBox& b
 }
 
 MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<MpInterval>& s) {
-  const long n = s.n(), d = layer.d, H = layer.n_heads();
+  const long n = s.n(), d = layer.d;
   const long N = n * d;
+  MidRad J{Matrix::Zero(N, N), Matrix::Zero(N, N)};
+  assemble_jacobian_fast_blocks(
+      layer, s, [](long, long) { return true; },
+      [&](long i, long l, const Matrix& mid, const Matrix& rad) {
+        J.mid.block(i * d, l * d, d, d) = mid;
+        J.rad.block(i * d, l * d, d, d) = rad;
+      });
+  return J;
+}
+
+void assemble_jacobian_fast_blocks(const AttentionLayer& layer, const ForwardState<MpInterval>& s,
+                                   const std::function<bool(long, long)>& want,
+                                   const std::function<void(long, long, const Matrix&, const Matrix&)>& sink) {
+  const long n = s.n(), d = layer.d, H = layer.n_heads();
   UpwardScope up;
   // Per-head parts (internal.hpp): P, U = V W_Oᵀ, Ū = P U, B = s Q W_K, G = s K W_Q, M = W_O W_V.
   std::vector<IM> P, U, Bq, Gk, M;
@@ -168,9 +183,12 @@ MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<Mp
     }
     M.push_back(exact_product(hd.Wo, hd.Wv));
   }
-  MidRad J{Matrix::Zero(N, N), Matrix::Zero(N, N)};
+  Matrix mid(d, d), rad(d, d);
   for (long i = 0; i < n; ++i) {
     const long vis = visible(layer.mask, i, n);
+    bool any = false;
+    for (long l = 0; l < n && !any; ++l) any = want(i, l);
+    if (!any) continue;
     // E (d × H·vis): column h·vis + l encloses P_il (U_l − Ū_i), the deviation written as
     // (1 − P_il) U_l − Σ_{k≠l} P_ik U_k (equal, as Σ_k P_ik = 1; U_l enters once, and a row that
     // sees one key gets exactly 0). Σ_{k≠l} from prefix and suffix sums of the enclosed
@@ -216,6 +234,7 @@ MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<Mp
     }
     const IM T3 = product(E, G);  // Σ_h Σ_j E_ij G_jᵀ (diagonal block only)
     for (long l = 0; l < vis; ++l) {
+      if (!want(i, l)) continue;
       for (long h = 0; h < H; ++h) {
         Ei.hi.col(h) = E.hi.col(h * vis + l);
         Ei.nlo.col(h) = E.nlo.col(h * vis + l);
@@ -234,13 +253,11 @@ MidRad assemble_jacobian_fast(const AttentionLayer& layer, const ForwardState<Mp
         blk.nlo.array() += ((-pu) * mh).max(pnl * mh).max((-pu) * (-mn)).max(pnl * (-mn));
       }
       // Midpoint-radius form (mid any double; rad proved from it).
-      auto mid = J.mid.block(i * d, l * d, d, d);
-      auto rad = J.rad.block(i * d, l * d, d, d);
       mid = (blk.hi - blk.nlo) * 0.5;
       rad = (blk.hi - mid).cwiseMax(mid + blk.nlo);
+      sink(i, l, mid, rad);
     }
   }
-  return J;
 }
 
 const MidRad& JacobianCache::at(const Matrix& X) {

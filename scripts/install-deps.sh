@@ -14,6 +14,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox             # sweep plots
   ccache                  # shared compile cache (speeds up rebuilds; optional)
+  # The distributed tier (build/attnbound-mpi, docs/distributed.md); CMake skips it without them.
+  openmpi-bin libopenmpi-dev libscalapack-openmpi-dev
+  libopenblas0-serial     # BLAS under ScaLAPACK (serial: one rank per core, no threads)
 )
 
 missing=()

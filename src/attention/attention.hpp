@@ -51,6 +51,23 @@ Mat<T> vjp(const AttentionLayer& layer, const ForwardState<T>& s, const Mat<T>& 
 template <class T>
 Mat<T> jacobian(const AttentionLayer& layer, const ForwardState<T>& s);
 
+/// Per-head factors of the closed form, shared by every row of the Jacobian (jacobian.cpp):
+/// U = rows W_O v_l, B = s·rows q_iᵀW_K, G = s·rows k_jᵀW_Q, WoWv = W_O W_V (enclosed). The
+/// deviations U_l − Ū_i are formed per query row in jacobian_rows (deviations_from_mean).
+template <class T>
+struct JacobianFactors {
+  std::vector<Mat<T>> U, B, G, WoWv;
+};
+template <class T>
+JacobianFactors<T> jacobian_factors(const AttentionLayer& layer, const ForwardState<T>& s);
+/// Rows {i·d + a : a ∈ rows} of the dense Jacobian (|rows| × n·d), by the same formula as
+/// jacobian() (which is this, row block by row block) and with the same guarantee (for rigorous T
+/// every entry encloses the exact value). Precondition: 0 <= i < n, every a in [0, d).
+/// The distributed tier forms its block-cyclic panel with it without ever holding J.
+template <class T>
+Mat<T> jacobian_rows(const AttentionLayer& layer, const ForwardState<T>& s, const JacobianFactors<T>& f,
+                     long i, const std::vector<long>& rows);
+
 /// Row-wise softmax of logits S (n × n) under a mask; masked entries are exactly 0.
 /// For interval T each row uses the exact range of softmax over a box of logits
 /// (p_j is increasing in s_j and decreasing in every other s_k), which is the dependency-free
@@ -77,6 +94,12 @@ extern template Mat<Interval> jacobian<Interval>(const AttentionLayer&, const Fo
 extern template Mat<MpInterval> jacobian<MpInterval>(const AttentionLayer&, const ForwardState<MpInterval>&);
 extern template Mat<Dual<Interval>> jacobian<Dual<Interval>>(const AttentionLayer&, const ForwardState<Dual<Interval>>&);
 extern template Mat<IntervalJet> jacobian<IntervalJet>(const AttentionLayer&, const ForwardState<IntervalJet>&);
+extern template JacobianFactors<double> jacobian_factors<double>(const AttentionLayer&, const ForwardState<double>&);
+extern template JacobianFactors<Interval> jacobian_factors<Interval>(const AttentionLayer&, const ForwardState<Interval>&);
+extern template Mat<Interval> jacobian_rows<Interval>(const AttentionLayer&, const ForwardState<Interval>&,
+                                                      const JacobianFactors<Interval>&, long, const std::vector<long>&);
+extern template Mat<double> jacobian_rows<double>(const AttentionLayer&, const ForwardState<double>&,
+                                                  const JacobianFactors<double>&, long, const std::vector<long>&);
 
 // ---- flattening helpers: n × d token matrix <-> vector of length n·d (index i·d + a) ----------
 template <class T>
