@@ -4,7 +4,7 @@
 //   2. load the model as recorded (or --model), recompute its digest   mismatch → 1
 //   3. region consistency (dimensions, lo <= hi, R > 0, LayerNorm R)
 //   4. lower claim: witness inside the region, ‖J(X)v‖/‖v‖ >= claim in MPFI
-//   5. upper claim: dense / box-centred / structured / cluster / partition, every bound <= claim
+//   5. upper claim: dense / box-centred / structured / cluster / partition / analytic, every bound <= claim
 // (lower <= upper then holds by itself; a claim that contradicts the other fails its own check.)
 #include <atomic>
 #include <chrono>
@@ -228,6 +228,9 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
     } else if (tier == "cluster") {
       if (!point) throw Invalid("cluster evidence needs a point region");
       notes.push_back("upper: " + prove_cluster_upper(layer, c.box.lo, U));
+    } else if (tier == "analytic") {
+      if (c.kind != Certificate::Kind::ball) throw Invalid("analytic evidence needs a ball region");
+      notes.push_back("upper: " + prove_analytic_upper(layer, c, U));
     } else if (tier == "partition") {
       check_partition(c, layer, U, threads, notes);
       return;

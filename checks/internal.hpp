@@ -70,6 +70,15 @@ struct Certificate {
   Matrix hint;
   std::string root;        // partition: "region" or "ball-bounding-box"
   std::vector<Leaf> leaves;
+  // upper tier "analytic" (docs/certificate.md): the statement and its recorded constants
+  std::string statement;
+  struct Analytic {
+    long n = 0;
+    double R2 = 0.0, wo = 0.0;
+    std::string mask;
+    bool augmented = false;
+    std::vector<double> a, v, w;
+  } analytic;
   double engine_seconds = 0.0;  // NaN if absent
 };
 
@@ -244,6 +253,12 @@ double key_core(const Vector& mu, const HiLo& Q);
 /// with the checker's own forward (forward_fast), Gram factors (Householder QR) and directed
 /// products, and throws Invalid unless it is <= U. Memory O(n² + H d²), no dense Jacobian.
 std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X, double U);
+
+/// Analytic tier (ball regions, docs/ball.md): proves each recorded norm constant with the
+/// checker's own MPFI code (Gram enclosures by directed GEMMs, interval Cholesky, threshold
+/// tests), re-evaluates the statement at the constants with its own formulas, and throws Invalid
+/// unless the value is <= U.
+std::string prove_analytic_upper(const AttentionLayer& layer, const Certificate& c, double U);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);

@@ -235,6 +235,28 @@ void read_evidence(const json& ev, Certificate& c) {
   if (!up.is_object()) bad("evidence.upper", "expected an object");
   c.upper_tier = str(key(up, "tier", "evidence.upper"), "evidence.upper.tier");
   if (const json* h = opt_key(up, "hint")) c.hint = matrix(*h, c.n, c.d, "evidence.upper.hint");
+  if (c.upper_tier == "analytic") {
+    c.statement = str(key(up, "statement", "evidence.upper"), "evidence.upper.statement");
+    const json& k = key(up, "constants", "evidence.upper");
+    if (!k.is_object()) bad("evidence.upper.constants", "expected an object");
+    auto& an = c.analytic;
+    an.n = integer(key(k, "n", "evidence.upper.constants"), "evidence.upper.constants.n", 1, 1L << 50);
+    an.R2 = num(key(k, "R2", "evidence.upper.constants"), "evidence.upper.constants.R2");
+    an.wo = num(key(k, "wo", "evidence.upper.constants"), "evidence.upper.constants.wo");
+    an.mask = str(key(k, "mask", "evidence.upper.constants"), "evidence.upper.constants.mask");
+    const json& aug = key(k, "augmented", "evidence.upper.constants");
+    if (!aug.is_boolean()) bad("evidence.upper.constants.augmented", "expected true or false");
+    an.augmented = aug.get<bool>();
+    const json& heads = key(k, "heads", "evidence.upper.constants");
+    if (!heads.is_array()) bad("evidence.upper.constants.heads", "expected an array");
+    for (std::size_t h = 0; h < heads.size(); ++h) {
+      const std::string w = "evidence.upper.constants.heads[" + std::to_string(h) + "]";
+      if (!heads[h].is_object()) bad(w, "expected an object");
+      an.a.push_back(num(key(heads[h], "a", w), w + ".a"));
+      an.v.push_back(num(key(heads[h], "v", w), w + ".v"));
+      an.w.push_back(num(key(heads[h], "w", w), w + ".w"));
+    }
+  }
   if (c.upper_tier == "partition") {
     c.root = str(key(up, "root", "evidence.upper"), "evidence.upper.root");
     if (c.root != "region" && c.root != "ball-bounding-box")

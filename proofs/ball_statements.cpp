@@ -4,6 +4,7 @@
 // overflow at the scales that matter (e^{2aR²} with aR² ≈ 640 for GPT-2 at R = 100).
 #include <stdexcept>
 
+#include "bound/analytic.hpp"
 #include "proofs/theorems.hpp"
 
 namespace attnbound::proofs {
@@ -12,11 +13,8 @@ namespace {
 
 MpInterval count(long long n) { return MpInterval(static_cast<double>(n)); }  // exact below 2^53
 
-// √3 v (a² R⁴ (k n + 1) + n)^{1/2}: U1 (k = 4), U1′ (k = 1).
-MpInterval u1_head(const HeadNorms& h, const MpInterval& R2, long n, int k) {
-  const MpInterval aR2 = h.a * R2;
-  return sqrt(MpInterval(3)) * h.v * sqrt(square(aR2) * (MpInterval(k) * count(n) + MpInterval(1)) + count(n));
-}
+// √3 v (a² R⁴ (k n + 1) + n)^{1/2}: U1 (k = 4), U1′ (k = 1) — the engine's analytic tier formula.
+MpInterval u1_head(const HeadNorms& h, const MpInterval& R2, long n, int k) { return u1_head_value(h.a, h.v, R2, n, k); }
 
 // v (1 + 3aR²) e^{2aR²}
 MpInterval mf_head(const HeadNorms& h, const MpInterval& R2) {
@@ -25,11 +23,7 @@ MpInterval mf_head(const HeadNorms& h, const MpInterval& R2) {
 }
 
 // v (m e^{2aR²}(1 + 2aR²) + aR²): MF-block (m = 1), MF-causal (m = 2, ‖Cesàro‖ < 2).
-MpInterval block_head(const HeadNorms& h, const MpInterval& R2, int m) {
-  const MpInterval aR2 = h.a * R2;
-  const MpInterval two_aR2 = MpInterval(2) * aR2;
-  return h.v * (MpInterval(m) * exp(two_aR2) * (MpInterval(1) + two_aR2) + aR2);
-}
+MpInterval block_head(const HeadNorms& h, const MpInterval& R2, int m) { return block_head_value(h.a, h.v, R2, m); }
 
 }  // namespace
 

@@ -26,10 +26,23 @@ struct Witness {
   Matrix dir;  // n × d direction v: the bound is ‖J(X) v‖ / ‖v‖
 };
 
+/// The constants of an analytic-tier statement over B_R^n (docs/ball.md), as recorded in a
+/// certificate: every norm is a proved upper bound (exact double) of the exact norm.
+struct AnalyticConstants {
+  long n = 0;
+  double R2 = 0.0;          // >= R² (or R² + 1 with the augmented form)
+  bool causal = false;
+  bool augmented = false;
+  std::vector<double> a, v, w;  // per head: >= ‖A_h‖, ‖W_O^h W_V^h‖, ‖W_V^h‖
+  double wo = 0.0;              // >= ‖W_O‖
+};
+
 /// How the upper side was proved, with what a checker needs to redo it.
 struct UpperEvidence {
-  std::string tier;       // "dense", "box-centred", "cluster", "analytic:<id>", "bab", ...
+  std::string tier;       // "dense", "box-centred", "cluster", "analytic", "bab", ...
   Matrix direction;       // optional hint (e.g. the approximate top right singular vector)
+  std::string statement;  // tier "analytic": the statement id
+  std::optional<AnalyticConstants> analytic;  // tier "analytic": its constants
 };
 
 /// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
@@ -83,6 +96,13 @@ std::vector<Witness> lb1_witnesses(const AttentionLayer& layer, long n, double R
 /// LB-cluster witness from head h: k tokens at R u, n − k at R u / 2, k/(n−k) ≈ e^{−qR²/4},
 /// direction u/√k on the first cluster.
 Witness lb_cluster_witness(const AttentionLayer& layer, long n, double R, long head);
+
+/// Balanced-pole witnesses (docs/ball.md §4), one per head h where they exist: a unit u on the
+/// quadric uᵀ(A_h + A_hᵀ)u/2 = −δ/(2R²), chosen by projected ascent of ‖V_h u‖²(‖A_hᵀu‖² + ‖A_h u‖²),
+/// with δ the logit gap maximising Σ_{i≥2} [p_i(1 − p_i)]²; tokens x_1 = R u, x_j = −R u (j ≥ 2)
+/// (n = 2: the balanced pair, every logit of head h zero). Direction e_1 ⊗ A_hᵀu/‖A_hᵀu‖. Points
+/// projected into B_R^n. No guarantee (candidates; certify evaluates them rigorously).
+std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, double R);
 
 /// Projected gradient ascent of ‖J(X)‖ from X0 within a region (box or ball product), using
 /// d σ = uᵀ (dJ) v through the Dual<double> VJP. Returns the best point found with its top right

@@ -1,6 +1,12 @@
 // Lower-bound witnesses: constructions from THEORY.md §3 (approximate) and their rigorous value.
 #include <Eigen/Eigenvalues>
 #include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <mutex>
+#include <optional>
 
 #include "bound/bound.hpp"
 #include "linalg/linalg.hpp"
@@ -33,11 +39,73 @@ struct SymEigen {
   double lmax, lmin;
   Vector umax, umin;
 };
-SymEigen sym_eigen(const Matrix& A) {
-  Eigen::SelfAdjointEigenSolver<Matrix> es(Matrix((A + A.transpose()) / 2));
+SymEigen sym_eigen_uncached(const Matrix& A) {
   const long d = A.rows();
+  const Matrix S = (A + A.transpose()) / 2;
+  if (d > 256) {
+    // Real heads have rank(A) = d_k ≪ d, so S has rank <= 2 d_k: a randomized range finder with
+    // 256 columns captures its extreme eigenpairs (exactly when the rank is below 256). Candidates
+    // only: an approximate eigenvector just makes a weaker witness.
+    std::mt19937_64 rng(12345);
+    std::normal_distribution<double> g;
+    Matrix Om(d, 256);
+    for (Eigen::Index k = 0; k < Om.size(); ++k) Om.data()[k] = g(rng);
+    const Matrix Y = S * (S * Om);
+    const Eigen::HouseholderQR<Matrix> qr(Y);
+    const Matrix B = qr.householderQ() * Matrix::Identity(d, 256);
+    Eigen::SelfAdjointEigenSolver<Matrix> es(Matrix(B.transpose() * S * B));
+    const long k = B.cols();
+    return {es.eigenvalues()(k - 1), es.eigenvalues()(0), B * es.eigenvectors().col(k - 1), B * es.eigenvectors().col(0)};
+  }
+  Eigen::SelfAdjointEigenSolver<Matrix> es(S);
   return {es.eigenvalues()(d - 1), es.eigenvalues()(0), es.eigenvectors().col(d - 1),
           es.eigenvectors().col(0)};
+}
+
+std::uint64_t fnv(std::uint64_t h, const double* p, std::size_t count) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(p);
+  for (std::size_t k = 0; k < sizeof(double) * count; ++k) h = (h ^ bytes[k]) * 1099511628211ULL;
+  return h;
+}
+
+// approx::paper_form of the layer, memoised (the families call it once per head and per n; at
+// GPT-2 width each call is 12 d × d_k × d products).
+std::shared_ptr<const PaperForm> paper_form_memo(const AttentionLayer& layer) {
+  std::uint64_t h = 1469598103934665603ULL ^ static_cast<std::uint64_t>(layer.d);
+  for (const Head& hd : layer.heads) {
+    h = (h ^ static_cast<std::uint64_t>(hd.logit_divisor)) * 1099511628211ULL;
+    for (const Matrix* M : {&hd.Wq, &hd.Wk, &hd.Wv, &hd.Wo}) h = fnv(h ^ static_cast<std::uint64_t>(M->size()), M->data(), M->size());
+  }
+  static std::mutex mu;
+  static std::uint64_t key = 0;
+  static std::shared_ptr<const PaperForm> last;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (last && key == h) return last;
+  }
+  auto pf = std::make_shared<const PaperForm>(paper_form(layer, false));
+  std::lock_guard<std::mutex> lk(mu);
+  key = h;
+  last = pf;
+  return pf;
+}
+// The witness families all need the extreme eigenpairs of every head, at several n: at d = 768
+// the dense eigensolver dominates, so results are memoised by the matrix's bytes (FNV-1a).
+SymEigen sym_eigen(const Matrix& A) {
+  const std::uint64_t hsh = fnv(1469598103934665603ULL ^ static_cast<std::uint64_t>(A.rows() * 131 + A.cols()),
+                                A.data(), static_cast<std::size_t>(A.size()));
+  static std::mutex mu;
+  static std::map<std::uint64_t, std::pair<Matrix, SymEigen>> cache;
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    auto it = cache.find(hsh);
+    if (it != cache.end() && it->second.first == A) return it->second.second;
+  }
+  SymEigen e = sym_eigen_uncached(A);
+  std::lock_guard<std::mutex> lk(mu);
+  if (cache.size() >= 64) cache.clear();
+  cache[hsh] = {A, e};
+  return e;
 }
 Matrix row_direction(long n, const Vector& u, long rows = 1) {
   Matrix D = Matrix::Zero(n, u.size());
@@ -48,7 +116,8 @@ Matrix row_direction(long n, const Vector& u, long rows = 1) {
 
 std::vector<Witness> lb1_witnesses(const AttentionLayer& layer, long n, double R) {
   RoundingGuard nearest(Rounding::nearest);
-  const PaperForm pf = paper_form(layer, false);
+  const std::shared_ptr<const PaperForm> pfp = paper_form_memo(layer);
+  const PaperForm& pf = *pfp;
   const BallProduct ball{n, layer.d, R};
   std::vector<Witness> out;
   for (std::size_t h = 0; h < pf.A.size(); ++h) {
@@ -71,7 +140,8 @@ std::vector<Witness> lb1_witnesses(const AttentionLayer& layer, long n, double R
 
 Witness lb_cluster_witness(const AttentionLayer& layer, long n, double R, long head) {
   RoundingGuard nearest(Rounding::nearest);
-  const PaperForm pf = paper_form(layer, false);
+  const std::shared_ptr<const PaperForm> pfp = paper_form_memo(layer);
+  const PaperForm& pf = *pfp;
   const SymEigen e = sym_eigen(pf.A.at(static_cast<std::size_t>(head)));
   const double c = std::max(e.lmax, 0.0) * R * R / 4;
   long k = std::lround(static_cast<double>(n) * std::exp(-c) / (1 + std::exp(-c)));
@@ -81,6 +151,113 @@ Witness lb_cluster_witness(const AttentionLayer& layer, long n, double R, long h
   const BallProduct ball{n, layer.d, R};
   return {"LB-cluster(head " + std::to_string(head) + ", k=" + std::to_string(k) + ")",
           ball.project(X), row_direction(n, e.umax / std::sqrt(static_cast<double>(k)), k)};
+}
+
+
+namespace {
+// The point u(θ) = cos θ c + sin θ e (c, e orthonormal) on the quadric uᵀSu = q between c and e,
+// by bisection on θ ∈ [0, π/2] (uᵀSu in closed form from cᵀSc, cᵀSe, eᵀSe); nullopt when the two
+// ends are on the same side.
+std::optional<Vector> onto_quadric(const Matrix& S, const Vector& c, const Vector& e, double q) {
+  const Vector Sc = S * c;
+  const double al = c.dot(Sc), be = e.dot(Sc), ga = e.dot(S * e);
+  auto h = [&](double t) {
+    const double co = std::cos(t), si = std::sin(t);
+    return al * co * co + 2 * be * si * co + ga * si * si - q;
+  };
+  double lo = 0.0, hi = std::acos(-1.0) / 2;
+  const double hlo = h(lo), hhi = h(hi);
+  if (hlo == 0) return c;
+  if ((hlo > 0) == (hhi > 0)) return std::nullopt;
+  for (int it = 0; it < 80; ++it) {
+    const double mid = (lo + hi) / 2;
+    if ((h(mid) > 0) == (hlo > 0)) lo = mid;
+    else hi = mid;
+  }
+  const double t = (lo + hi) / 2;
+  return Vector(std::cos(t) * c + std::sin(t) * e);
+}
+
+// Moves the unit vector c onto uᵀSu = q along the great circle towards the eigenvector of S whose
+// eigenvalue is on the other side of q (orthogonalised against c).
+std::optional<Vector> project_quadric(const Matrix& S, const SymEigen& e, const Vector& c, double q) {
+  const double f = c.dot(S * c) - q;
+  const Vector& target = f > 0 ? e.umin : e.umax;
+  Vector t = target - target.dot(c) * c;
+  if (!(t.norm() > 1e-8)) return std::nullopt;
+  t.normalize();
+  return onto_quadric(S, c, t, q);
+}
+
+// The proxy of docs/ball.md §4: Σ_{i≥2} [p_i (1 − p_i)]², p_i the pole's attention weight in row i.
+double pole_proxy(long n, double delta, bool causal) {
+  double s = 0;
+  for (long i = 2; i <= n; ++i) {
+    const double others = causal ? double(i - 1) : double(n - 1);
+    const double p = 1.0 / (1.0 + others * std::exp(-delta));
+    s += (p * (1 - p)) * (p * (1 - p));
+  }
+  return s;
+}
+}  // namespace
+
+std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, double R) {
+  RoundingGuard nearest(Rounding::nearest);
+  const std::shared_ptr<const PaperForm> pfp = paper_form_memo(layer);
+  const PaperForm& pf = *pfp;
+  const BallProduct ball{n, layer.d, R};
+  const bool causal = layer.mask == Mask::causal;
+  // The logit gap δ = s_i1 − s_ij between the pole and the other tokens (tokens x_1 = Ru,
+  // x_j = −Ru give δ = −2R² uᵀAu).
+  double best_delta = 0, best_proxy = -1;
+  for (double delta = -4; delta <= std::log(double(std::max<long>(n, 2))) + 4; delta += 0.02) {
+    const double p = pole_proxy(n, delta, causal);
+    if (p > best_proxy) best_proxy = p, best_delta = delta;
+  }
+  if (n < 2) best_delta = 0;
+  const double q = -best_delta / (2 * R * R);
+  std::vector<Witness> out;
+  for (std::size_t h = 0; h < pf.A.size(); ++h) {
+    const Matrix& A = pf.A[h];
+    const Matrix& V = pf.V[h];
+    const Matrix S = (A + A.transpose()) / 2;
+    const SymEigen e = sym_eigen(A);
+    if (!(e.lmin < q && q < e.lmax)) continue;  // the quadric uᵀSu = q misses the unit sphere
+    // F(u) = ‖Vu‖² (‖Aᵀu‖² + ‖Au‖²): the size of the pole column and of the query term D.
+    // Matrix-vector products only (d = 768: the d × d products would cost more than the rest).
+    auto VtV = [&](const Vector& u) { return Vector(V.transpose() * (V * u)); };
+    auto AA = [&](const Vector& u) { return Vector(A * (A.transpose() * u) + A.transpose() * (A * u)); };
+    auto F = [&](const Vector& u) { return u.dot(VtV(u)) * u.dot(AA(u)); };
+    std::vector<Vector> starts;
+    starts.push_back(attnbound::approx::top_singular(V, 60, 1e-10).v);
+    starts.push_back(attnbound::approx::top_singular(A, 60, 1e-10).v);
+    starts.push_back(attnbound::approx::top_singular(A, 60, 1e-10).u);
+    Vector best;
+    double bestF = -1;
+    for (Vector c : starts) {
+      if (!(c.norm() > 0)) continue;
+      c.normalize();
+      auto u = project_quadric(S, e, c, q);
+      // Projected ascent: the gradient step of F on the sphere, then back onto the quadric.
+      for (int it = 0; u && it < 40; ++it) {
+        const Vector vu = VtV(*u), au = AA(*u);
+        Vector g = u->dot(au) * vu + u->dot(vu) * au;
+        if (!(g.norm() > 0)) break;
+        g.normalize();
+        auto next = project_quadric(S, e, g, q);
+        if (!next || F(*next) <= F(*u)) break;
+        u = next;
+      }
+      if (u && F(*u) > bestF) bestF = F(*u), best = *u;
+    }
+    if (bestF < 0) continue;
+    Matrix X(n, layer.d);
+    for (long i = 0; i < n; ++i) X.row(i) = (i == 0 ? R : -R) * best.transpose();
+    Vector w = A.transpose() * best;
+    if (!(w.norm() > 0)) w = best;
+    out.push_back({"balanced-pole(head " + std::to_string(h) + ")", ball.project(X), row_direction(n, w.normalized())});
+  }
+  return out;
 }
 
 }  // namespace approx
