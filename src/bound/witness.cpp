@@ -2,6 +2,7 @@
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -158,9 +159,11 @@ namespace {
 // The point u(θ) = cos θ c + sin θ e (c, e orthonormal) on the quadric uᵀSu = q between c and e,
 // by bisection on θ ∈ [0, π/2] (uᵀSu in closed form from cᵀSc, cᵀSe, eᵀSe); nullopt when the two
 // ends are on the same side.
-std::optional<Vector> onto_quadric(const Matrix& S, const Vector& c, const Vector& e, double q) {
-  const Vector Sc = S * c;
-  const double al = c.dot(Sc), be = e.dot(Sc), ga = e.dot(S * e);
+using LinOp = std::function<Vector(const Vector&)>;
+
+std::optional<Vector> onto_quadric(const LinOp& S, const Vector& c, const Vector& e, double q) {
+  const Vector Sc = S(c);
+  const double al = c.dot(Sc), be = e.dot(Sc), ga = e.dot(S(e));
   auto h = [&](double t) {
     const double co = std::cos(t), si = std::sin(t);
     return al * co * co + 2 * be * si * co + ga * si * si - q;
@@ -180,8 +183,8 @@ std::optional<Vector> onto_quadric(const Matrix& S, const Vector& c, const Vecto
 
 // Moves the unit vector c onto uᵀSu = q along the great circle towards the eigenvector of S whose
 // eigenvalue is on the other side of q (orthogonalised against c).
-std::optional<Vector> project_quadric(const Matrix& S, const SymEigen& e, const Vector& c, double q) {
-  const double f = c.dot(S * c) - q;
+std::optional<Vector> project_quadric(const LinOp& S, const SymEigen& e, const Vector& c, double q) {
+  const double f = c.dot(S(c)) - q;
   const Vector& target = f > 0 ? e.umin : e.umax;
   Vector t = target - target.dot(c) * c;
   if (!(t.norm() > 1e-8)) return std::nullopt;
@@ -220,18 +223,35 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
   for (std::size_t h = 0; h < pf.A.size(); ++h) {
     const Matrix& A = pf.A[h];
     const Matrix& V = pf.V[h];
-    const Matrix S = (A + A.transpose()) / 2;
+    // The products through the heads' factors when they are thinner than d (A = W_QᵀW_K/√div,
+    // V = W_O W_V: 4 d·d_k instead of d² flops), else the dense paper form.
+    LinOp Au, Atu, Vu, Vtu;
+    const Head& hd = layer.heads[h];
+    if (!layer.paper_form && hd.dk() < layer.d && hd.Wv.rows() < layer.d) {
+      const double sc = 1.0 / std::sqrt(static_cast<double>(hd.logit_divisor));
+      Au = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wq.transpose() * (hd.Wk * u))); };
+      Atu = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wk.transpose() * (hd.Wq * u))); };
+      Vu = [&hd](const Vector& u) { return Vector(hd.Wo * (hd.Wv * u)); };
+      Vtu = [&hd](const Vector& u) { return Vector(hd.Wv.transpose() * (hd.Wo.transpose() * u)); };
+    } else {
+      Au = [&A](const Vector& u) { return Vector(A * u); };
+      Atu = [&A](const Vector& u) { return Vector(A.transpose() * u); };
+      Vu = [&V](const Vector& u) { return Vector(V * u); };
+      Vtu = [&V](const Vector& u) { return Vector(V.transpose() * u); };
+    }
+    const LinOp S = [&](const Vector& u) { return Vector((Au(u) + Atu(u)) / 2); };
     const SymEigen e = sym_eigen(A);
     if (!(e.lmin < q && q < e.lmax)) continue;  // the quadric uᵀSu = q misses the unit sphere
     // F(u) = ‖Vu‖² (‖Aᵀu‖² + ‖Au‖²): the size of the pole column and of the query term D.
-    // Matrix-vector products only (d = 768: the d × d products would cost more than the rest).
-    auto VtV = [&](const Vector& u) { return Vector(V.transpose() * (V * u)); };
-    auto AA = [&](const Vector& u) { return Vector(A * (A.transpose() * u) + A.transpose() * (A * u)); };
+    auto VtV = [&](const Vector& u) { return Vtu(Vu(u)); };
+    auto AA = [&](const Vector& u) { return Vector(Au(Atu(u)) + Atu(Au(u))); };
     auto F = [&](const Vector& u) { return u.dot(VtV(u)) * u.dot(AA(u)); };
+    const long d = layer.d;
     std::vector<Vector> starts;
-    starts.push_back(attnbound::approx::top_singular(V, 60, 1e-10).v);
-    starts.push_back(attnbound::approx::top_singular(A, 60, 1e-10).v);
-    starts.push_back(attnbound::approx::top_singular(A, 60, 1e-10).u);
+    starts.push_back(attnbound::approx::top_singular(Vu, Vtu, d, 40, 1e-8).v);
+    const TopSingular ta = attnbound::approx::top_singular(Au, Atu, d, 40, 1e-8);
+    starts.push_back(ta.v);
+    starts.push_back(ta.u);
     Vector best;
     double bestF = -1;
     for (Vector c : starts) {
@@ -253,7 +273,7 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
     if (bestF < 0) continue;
     Matrix X(n, layer.d);
     for (long i = 0; i < n; ++i) X.row(i) = (i == 0 ? R : -R) * best.transpose();
-    Vector w = A.transpose() * best;
+    Vector w = Atu(best);
     if (!(w.norm() > 0)) w = best;
     out.push_back({"balanced-pole(head " + std::to_string(h) + ")", ball.project(X), row_direction(n, w.normalized())});
   }
