@@ -45,7 +45,7 @@ struct WitnessArgs {
   ModelArgs model;
   long n = 0;
   double radius = 0.0;
-  std::string kind = "lb1";  // lb1 | cluster | ascent
+  std::string kind = "lb1";  // lb1 | cluster | balanced | ascent
   int head = 0;
   std::string out;
   bool json = false;

@@ -1,4 +1,5 @@
 // `attnbound witness`: the THEORY.md witness inputs as point files, with their certified value.
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -43,13 +44,26 @@ int run_witness(const WitnessArgs& a, std::ostream& out, std::ostream& err) {
     w.name = "LB1(head " + std::to_string(a.head) + ")";
   } else if (a.kind == "cluster") {
     w = approx::lb_cluster_witness(layer, a.n, a.radius, a.head);
+  } else if (a.kind == "balanced") {
+    auto ws = approx::balanced_witnesses(layer, a.n, a.radius);
+    const std::string want = "(head " + std::to_string(a.head) + ")";
+    const auto it = std::find_if(ws.begin(), ws.end(), [&](const Witness& x) { return x.name.find(want) != std::string::npos; });
+    if (it == ws.end())
+      throw InputError("head " + std::to_string(a.head) + " has no balanced-pole witness (the quadric uᵀA_h u = q misses the unit sphere)");
+    w = *it;
+    // The family's direction e_1 ⊗ A_hᵀu/‖A_hᵀu‖ sees the pole column only; where affordable the
+    // float top right singular vector replaces it (the value is proved either way).
+    if (a.n * layer.d <= 6144) {
+      const Matrix v = approx::jacobian_norm(layer, w.X, 60, 1e-8, &w.dir).right;
+      if (evaluate_witness(layer, w.X, v).value() > evaluate_witness(layer, w.X, w.dir).value()) w.dir = v;
+    }
   } else if (a.kind == "ascent") {
     auto ws = approx::lb1_witnesses(layer, a.n, a.radius);
     const Matrix start = ws.empty() ? ball.project(Matrix::Constant(a.n, layer.d, a.radius / std::sqrt(double(layer.d))))
                                     : ws.front().X;
     w = approx::ascend(layer, Region(ball), start);
   } else {
-    throw InputError("--kind must be lb1, cluster or ascent (got '" + a.kind + "')");
+    throw InputError("--kind must be lb1, cluster, balanced or ascent (got '" + a.kind + "')");
   }
   const LowerBound l = evaluate_witness(layer, w.X, w.dir);
   if (!a.out.empty()) write_file_atomic(a.out, tokens_text(w.X));
