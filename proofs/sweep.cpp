@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bound/cluster.hpp"
+#include "bound/analytic.hpp"
 #include "proofs/theorems.hpp"
 #include "proofs/witness_build.hpp"
 
@@ -109,8 +110,41 @@ SweepResult run_sweep(const AttentionLayer& layer, const std::string& model_name
         }
       }
     }
+    {
+      // The analytic tier (certified, n-independent norms: cheap) and the balanced-pole family
+      // (docs/ball.md §4): screened by a float estimate at min(n, 8) tokens, the best head rebuilt
+      // at n and evaluated in interval arithmetic — within the masked budget, and up to n = 1024.
+      const AnalyticBound an = analytic_upper(layer, BallProduct{n, layer.d, opt.R});
+      row.analytic_upper = an.upper.value();
+      row.analytic_statement = an.statement;
+      if (n >= 2 && n <= 1024 && !(res.causal && stopped)) {
+        const long np = std::min<long>(n, 8);
+        const std::vector<Witness> small = attnbound::approx::balanced_witnesses(layer, np, opt.R);
+        std::size_t best = 0;
+        double best_sigma = -1;
+        for (std::size_t k = 0; k < small.size(); ++k) {
+          if (opt.head && small[k].name.find("(head " + std::to_string(*opt.head) + ")") == std::string::npos) continue;
+          const double sg = attnbound::approx::jacobian_norm(layer, small[k].X, 20, 1e-6, &small[k].dir).sigma.value();
+          if (sg > best_sigma) best_sigma = sg, best = k;
+        }
+        if (best_sigma >= 0) {
+          const std::vector<Witness> full = attnbound::approx::balanced_witnesses(layer, n, opt.R);
+          if (best < full.size() && full.size() == small.size()) {
+            const Witness& w = full[best];
+            double l = evaluate_witness(layer, w.X, w.dir).value();
+            if (n * layer.d <= 6144) {
+              const auto est = attnbound::approx::jacobian_norm(layer, w.X, 60, 1e-8, &w.dir);
+              l = std::max(l, evaluate_witness(layer, w.X, est.right).value());
+            }
+            row.balanced_lower = l;
+            row.balanced_witness = w.name;
+          }
+        }
+      }
+    }
     if (opt.ball_time > 0 && n * layer.d <= 96) {
       CertifyOptions co;
+      co.analytic = false;  // cert_upper is the branch-and-bound's (the analytic bound has its column)
       co.tol = 1e-3;
       co.time_limit = opt.ball_time;
       const Bracket b = certify_ball(layer, BallProduct{n, layer.d, opt.R}, co);
@@ -157,15 +191,18 @@ std::string sweep_csv(const SweepResult& r) {
   os << "# upper_curve = min(U1, " << r.mf_id << "); C_sqrt_n = C*sqrt(n) with C = " << cell(r.C)
      << " (least squares over " << r.fit_points << " rows)\n";
   if (!r.note.empty()) os << "# note: " << r.note << "\n";
+  os << "# balanced_lower: certified lower bound at the balanced-pole witness (docs/ball.md; n <= 1024);"
+        " analytic_upper: the analytic tier's certified upper bound, by analytic_statement\n";
   os << "n,lower,estimate,cert_upper,U1,U1_sharp," << r.mf_id << ",upper_curve,C_sqrt_n," << r.mf_id
-     << "_log10,witness,seconds\n";
+     << "_log10,witness,seconds,balanced_lower,analytic_upper,analytic_statement\n";
   for (const SweepRow& row : r.rows) {
     const double u1 = row.u1.upper_up(), u1s = row.u1_sharp.upper_up(), mf = row.mf.upper_up();
     const double curve = std::min(u1, mf);
     os << row.n << "," << cell(row.lower_done ? row.lower : NAN) << "," << cell(row.lower_done ? row.estimate : NAN) << ","
        << cell(row.cert_upper) << "," << cell(u1) << "," << cell(u1s) << "," << cell(mf) << "," << cell(curve) << ","
        << cell(std::isfinite(r.C) ? r.C * std::sqrt(static_cast<double>(row.n)) : NAN) << "," << cell(log10_of(row.mf))
-       << ",\"" << row.witness << "\"," << cell(row.seconds) << "\n";
+       << ",\"" << row.witness << "\"," << cell(row.seconds) << "," << cell(row.balanced_lower) << ","
+       << cell(row.analytic_upper) << "," << row.analytic_statement << "\n";
   }
   return os.str();
 }

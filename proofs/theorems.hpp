@@ -316,6 +316,12 @@ struct SweepRow {
   std::string witness;            // which witness gave `lower`
   double cert_upper = std::numeric_limits<double>::infinity();  // certified ≥ Lip (ball tier)
   MpInterval u1, u1_sharp, mf;    // statement values (mf: MF unmasked, MF-causal causal)
+  // docs/ball.md: the balanced-pole witness (certified, where evaluated: n <= 1024 within the
+  // time budget; NaN otherwise) and the analytic tier's certified upper bound with its statement.
+  double balanced_lower = std::numeric_limits<double>::quiet_NaN();
+  std::string balanced_witness;
+  double analytic_upper = std::numeric_limits<double>::infinity();
+  std::string analytic_statement;
   double seconds = 0.0;
 };
 

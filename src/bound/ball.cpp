@@ -34,6 +34,8 @@ std::vector<Witness> ball_candidates(const AttentionLayer& layer, long n, double
 // families' ranking is stable in n on the models measured (docs/ball.md §4).
 constexpr long kFullWitnessLimit = 6144;
 constexpr long kProbeN = 8;
+// Up to this n·d every candidate is refined and evaluated at n (cheap at small width).
+constexpr long kAllWitnessLimit = 1024;
 constexpr std::size_t kRefine = 2;
 // Above this n·d (n = 256 at d = 768) the direction is the family's own (no Lanczos at n) and the
 // witness is evaluated once: each interval JVP is then tens of seconds.
@@ -57,7 +59,13 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
       b.estimate = est.sigma;
     }
   };
-  {
+  if (ball.n * ball.d <= kAllWitnessLimit) {
+    // Small problems: every candidate refined and evaluated (as before the screening existed).
+    for (const Witness& w : ball_candidates(layer, ball.n, ball.R)) {
+      if (!ball.certainly_contains(w.X)) continue;
+      consider(w, approx::jacobian_norm(layer, w.X, 200, 1e-12, &w.dir));
+    }
+  } else {
     // Screening: a float estimate of every candidate at min(n, kProbeN) tokens (cheap), then the
     // best kRefine families are rebuilt at n, refined (Lanczos) and evaluated rigorously.
     const long np = std::min(ball.n, kProbeN);
@@ -103,7 +111,7 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
 
   // Upper: the analytic tier (any size), and branch-and-bound over boxes covering the ball (the
   // dense box tier on each leaf) where the size allows; the smaller proved bound is kept.
-  const AnalyticBound an = analytic_upper(layer, ball);
+  const AnalyticBound an = opt.analytic ? analytic_upper(layer, ball) : AnalyticBound{};
   if (ball.n * ball.d <= kDenseBoxLimit) {
     const BabOptions bo = bab_options_for(opt, since(t0));
     const Estimate keep = b.estimate;
@@ -113,7 +121,9 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
   if (an.upper.value() < b.upper.value()) {
     b.upper = an.upper;
     b.partition.clear();
-    b.upper_evidence = UpperEvidence{"analytic", Matrix(), an.statement, an.constants};
+    b.upper_evidence = UpperEvidence{"analytic", Matrix()};
+    b.analytic_statement = an.statement;
+    b.analytic = an.constants;
     std::string others;
     for (const auto& [id, val] : an.values) {
       char buf[64];

@@ -41,8 +41,6 @@ struct AnalyticConstants {
 struct UpperEvidence {
   std::string tier;       // "dense", "box-centred", "cluster", "analytic", "bab", ...
   Matrix direction;       // optional hint (e.g. the approximate top right singular vector)
-  std::string statement;  // tier "analytic": the statement id
-  std::optional<AnalyticConstants> analytic;  // tier "analytic": its constants
 };
 
 /// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
@@ -64,6 +62,9 @@ struct Bracket {
   std::optional<Witness> witness;  // lower evidence
   UpperEvidence upper_evidence;
   std::vector<PartitionLeaf> partition;  // non-empty when the upper side is a branch-and-bound
+  /// upper_evidence.tier == "analytic": the statement id and its constants (docs/ball.md).
+  std::string analytic_statement;
+  std::optional<AnalyticConstants> analytic;
   double seconds = 0.0;
   bool budget_exhausted = false;  // stopped by --time-limit or a resource cap before --tol
 
@@ -78,6 +79,9 @@ struct CertifyOptions {
   double time_limit = 0.0;    // seconds, 0 = none
   int threads = 0;            // 0 = all cores
   bool progress = false;      // progress bar on stderr (branch-and-bound)
+  /// Ball regions: also use the analytic tier (docs/ball.md). `attnbound theorems` turns it off so
+  /// that the statements are compared with bounds that do not come from the statements.
+  bool analytic = true;
 };
 
 // ---- lower bounds ----------------------------------------------------------------------------

@@ -81,11 +81,11 @@ json upper_evidence(const Bracket& b, const Region& region) {
   if (b.upper_evidence.tier == "analytic") {
     // docs/certificate.md "Analytic evidence": the statement and its constants (proved upper
     // bounds of the exact norms); the checker proves each norm bound and re-evaluates the value.
-    if (!b.upper_evidence.analytic) throw std::invalid_argument("certificate: analytic evidence without constants");
-    const AnalyticConstants& c = *b.upper_evidence.analytic;
+    if (!b.analytic) throw std::invalid_argument("certificate: analytic evidence without constants");
+    const AnalyticConstants& c = *b.analytic;
     json heads = json::array();
     for (std::size_t h = 0; h < c.a.size(); ++h) heads.push_back({{"a", c.a[h]}, {"v", c.v[h]}, {"w", c.w[h]}});
-    j["statement"] = b.upper_evidence.statement;
+    j["statement"] = b.analytic_statement;
     j["constants"] = {{"n", c.n},   {"R2", c.R2}, {"mask", c.causal ? "causal" : "none"},
                       {"augmented", c.augmented}, {"wo", c.wo}, {"heads", std::move(heads)}};
   }

@@ -48,9 +48,10 @@ int run_sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   require_writable_path(a.out + ".csv");  // before the work, not after it
   const auto progress = [&](const proofs::SweepRow& r) {
     if (a.json) return;
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "  n = %-9ld lower %-14.8g estimate %-14.8g (%.2f s)\n", r.n,
-                  r.lower_done ? r.lower : NAN, r.lower_done ? r.estimate : NAN, r.seconds);
+    char buf[240];
+    std::snprintf(buf, sizeof buf, "  n = %-9ld lower %-14.8g estimate %-14.8g balanced %-12.6g analytic upper %-12.6g (%.2f s)\n",
+                  r.n, r.lower_done ? r.lower : NAN, r.lower_done ? r.estimate : NAN, r.balanced_lower,
+                  r.analytic_upper, r.seconds);
     out << buf << std::flush;
   };
   if (!a.json) out << "attnbound sweep — " << name << ", R = " << opt.R << ", " << opt.ns.size() << " values of n\n";
@@ -74,7 +75,11 @@ int run_sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
                       {"U1", finite_or_null(r.u1.upper_up())},
                       {"U1_sharp", finite_or_null(r.u1_sharp.upper_up())},
                       {res.mf_id, finite_or_null(r.mf.upper_up())},
-                      {"witness", r.witness}});
+                      {"witness", r.witness},
+                      {"balanced_lower", finite_or_null(r.balanced_lower)},
+                      {"balanced_witness", r.balanced_witness},
+                      {"analytic_upper", finite_or_null(r.analytic_upper)},
+                      {"analytic_statement", r.analytic_statement}});
     out << nlohmann::json{{"model", name},     {"radius", opt.R},        {"causal", res.causal},
                           {"C", finite_or_null(res.C)}, {"fit_points", res.fit_points}, {"csv", csv},
                           {"plot", plot_status == plot ? nlohmann::json(plot) : nlohmann::json(nullptr)},
