@@ -164,12 +164,14 @@ LayerNormEnclosure layer_norm_enclosure(const AttentionLayer& layer) {
     if (!layer.paper_form && hd.Wv.rows() < layer.d) v = lowrank_norm_impl(Matrix(hd.Wo.transpose()), hd.Wv);
     if (!a) a = norm_enclosure(generic().A[h]);
     if (!v) v = norm_enclosure(generic().V[h]);
-    // ‖[W_V^h, 0]‖ = ‖W_V^h‖: only the upper end is used (U-stack).
-    const MpInterval w = MpInterval::hull(0.0, norm2_upper(hd.Wv).value());
-    q.heads.push_back({*a, *v, w});
+    q.heads.push_back({*a, *v, MpInterval(0)});
     Wo.middleCols(cols, hd.Wo.cols()) = hd.Wo;
     cols += hd.Wo.cols();
   }
+  // ‖[W_V^h, 0]‖ = ‖W_V^h‖ and ‖W_O‖: only the upper ends are used (U-stack). After the loop above,
+  // so that ‖A_h‖, ‖V_h‖ are computed exactly as `attnbound theorems` always did.
+  for (std::size_t h = 0; h < layer.heads.size(); ++h)
+    q.heads[h].w = MpInterval::hull(0.0, norm2_upper(layer.heads[h].Wv).value());
   q.wo = MpInterval::hull(0.0, norm2_upper(Wo).value());
   return q;
 }
