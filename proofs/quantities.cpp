@@ -154,9 +154,10 @@ ModelQuantities model_quantities(const AttentionLayer& layer, double R) {
       if (a && hd.logit_divisor != 1) *a = *a / sqrt(MpInterval(static_cast<double>(hd.logit_divisor)));
     }
     if (!layer.paper_form && hd.Wv.rows() < layer.d) v = lowrank_norm(Matrix(hd.Wo.transpose()), hd.Wv);
+    const bool a_lowrank = a.has_value(), v_lowrank = v.has_value();
     if (!a) a = norm_enclosure(generic().A[h]);
     if (!v) v = norm_enclosure(generic().V[h]);
-    q.heads.push_back({*a, *v});
+    q.heads.push_back({*a, *v, a_lowrank, v_lowrank});
   }
   return q;
 }
