@@ -43,18 +43,20 @@ double product_norm(const Matrix& M, const Matrix& N) {
   return Eigen::JacobiSVD<Matrix>(Matrix(Rm * Rn.transpose())).singularValues()(0);
 }
 
+// W with the bias appended as a last column when the layer uses the augmented form (x, 1).
+Matrix augmented(const Matrix& W, const Vector& b, bool aug, long d) {
+  if (!aug) return W;
+  Matrix out(W.rows(), d + 1);
+  out << W, b;
+  return out;
+}
+
 std::vector<Norms> independent_norms(const AttentionLayer& L) {
   bool aug = false;
   for (const Head& h : L.heads) aug = aug || (h.bq.array() != 0).any() || (h.bk.array() != 0).any();
   std::vector<Norms> out;
   for (const Head& h : L.heads) {
-    Matrix Wq = h.Wq, Wk = h.Wk;
-    if (aug) {
-      Wq.conservativeResize(Eigen::NoChange, L.d + 1);
-      Wk.conservativeResize(Eigen::NoChange, L.d + 1);
-      Wq.col(L.d) = h.bq;
-      Wk.col(L.d) = h.bk;
-    }
+    const Matrix Wq = augmented(h.Wq, h.bq, aug, L.d), Wk = augmented(h.Wk, h.bk, aug, L.d);
     const long double a = product_norm(Wq, Wk) / std::sqrt(static_cast<long double>(h.logit_divisor));
     const long double v = product_norm(Matrix(h.Wo.transpose()), h.Wv);  // ‖W_O W_V‖ = ‖(W_Oᵀ)ᵀ W_V‖
     out.push_back({a, v});
@@ -140,13 +142,7 @@ std::vector<HeadTolerance> head_tolerances(const AttentionLayer& L, const ModelQ
   std::vector<HeadTolerance> out;
   for (std::size_t hh = 0; hh < L.heads.size(); ++hh) {
     const Head& h = L.heads[hh];
-    Matrix Wq = h.Wq, Wk = h.Wk;
-    if (aug) {
-      Wq.conservativeResize(Eigen::NoChange, L.d + 1);
-      Wk.conservativeResize(Eigen::NoChange, L.d + 1);
-      Wq.col(L.d) = h.bq;
-      Wk.col(L.d) = h.bk;
-    }
+    const Matrix Wq = augmented(h.Wq, h.bq, aug, L.d), Wk = augmented(h.Wk, h.bk, aug, L.d);
     const Matrix Wot = h.Wo.transpose();
     const bool lowrank_a = q.heads[hh].a_lowrank, lowrank_v = q.heads[hh].v_lowrank;
     // The low-rank route is taken whenever it applies to a well-conditioned head (its interval
