@@ -14,7 +14,8 @@
 // with P = W̃_Q, Q = W̃_K for A_h (then / √divisor) and P = W_Oᵀ, Q = W_V for V_h. G_P, G_Q are
 // enclosed by directed-rounding GEMMs, their Cholesky factors by an interval Cholesky (which
 // encloses the factor of every symmetric member; it fails, and the generic route is used, if a
-// pivot is not certainly positive), and ‖L_Qᵀ L_P‖ by the pure-MPFI verified norm.
+// pivot is not certainly positive), and ‖L_Qᵀ L_P‖ by the pure-MPFI verified norm. The code now
+// lives in src/bound/analytic.cpp (the engine's analytic tier uses the same enclosures).
 #include "bound/analytic.hpp"
 #include "proofs/theorems.hpp"
 
@@ -30,7 +31,7 @@ ModelQuantities model_quantities(const AttentionLayer& layer, double R) {
   const MpInterval r(R);
   q.R2 = r * r;
   if (q.augmented) q.R2 += MpInterval(1);
-  for (const HeadNormEnclosure& h : e.heads) q.heads.push_back({h.a, h.v});
+  for (const HeadNormEnclosure& h : e.heads) q.heads.push_back({h.a, h.v, h.a_lowrank, h.v_lowrank});
   return q;
 }
 

@@ -88,6 +88,9 @@ std::string inapplicable_reason(const Statement& s, const AttentionLayer& layer,
 /// Enclosures of ‖A_h‖ and ‖V_h‖ for one head (of Ã_h, Ṽ_h when the layer is augmented).
 struct HeadNorms {
   MpInterval a, v;
+  /// Which enclosure each norm came from (the widths differ by orders of magnitude, see
+  /// docs/linalg.md §6.1): true for the d_k × d_k route, false for the generic d × d one.
+  bool a_lowrank = false, v_lowrank = false;
 };
 
 /// Everything the ball statements need from the model, enclosed.

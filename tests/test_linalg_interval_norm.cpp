@@ -15,7 +15,9 @@
 #include <random>
 
 #include "linalg/linalg.hpp"
+#include "stated_bounds.hpp"
 #include "support.hpp"
+namespace stated = attnbound::testing::stated;
 
 using namespace attnbound;
 
@@ -132,9 +134,10 @@ TEST(LinalgIntervalNorm, BoundsEveryMemberAndTheSignVertex) {
         vertex.data()[i] = std::min(std::max(vertex.data()[i], I.data()[i].lower()), I.data()[i].upper());
       const double Lv = sigma_lower_ref(vertex);
       ASSERT_GE(U, Lv);
-      // Tightness: the overestimation is at most about ‖rad‖ + (‖rad‖ − first-order gain).
+      // Tightness: U ≤ ‖mid‖(1 + gap) + ‖rad‖ and Lv ≥ ‖mid‖ − ‖vertex − mid‖ ≥ ‖mid‖ − ‖rad‖
+      // (|vertex − mid| ≤ rad, monotonicity), so U − Lv ≤ 2‖rad‖ + gap; radn ≥ ‖rad‖.
       const double radn = rel == 0 ? 0 : norm2_upper_nonneg(A.rad).value();
-      EXPECT_LE(U, Lv * (1 + 1e-9) + 2.5 * radn) << r << "x" << c << " rel " << rel;
+      EXPECT_LE(U, Lv * (1 + stated::norm2_gap_of(r, c)) + 2 * radn) << r << "x" << c << " rel " << rel;
       EXPECT_NE(p.method.find("collatz"), std::string::npos);
     }
 }
@@ -149,7 +152,7 @@ TEST(LinalgIntervalNorm, IMatrixAndMidRadAgreeAndZeroRadiusIsThePointBound) {
     I = to_intervals(A);
   }
   const double ui = norm2_upper(I).value(), um = norm2_upper(A).value();
-  EXPECT_NEAR(ui / um, 1.0, 1e-12);
+  EXPECT_NEAR(ui / um, 1.0, 2 * stated::norm2_gap(20, 30) + 4 * stated::u * std::sqrt(20.0));  // ±u per entry in the conversion
   EXPECT_GE(ui, sigma_lower_ref(member(A, rng)));
   const double point = norm2_upper(mid).value();
   EXPECT_EQ(norm2_upper(MidRad{mid, Matrix::Zero(30, 20)}).value(), point);
@@ -169,11 +172,11 @@ TEST(LinalgIntervalNorm, PerronUpperOnKnownAndRandomMatrices) {
   std::mt19937_64 rng(attnbound::testing::seed(303));
   // Exactly known spectral radii.
   EXPECT_GE(perron_upper(Matrix::Ones(7, 7)).value(), 7.0);
-  EXPECT_LE(perron_upper(Matrix::Ones(7, 7)).value(), 7.0 * (1 + 1e-14));
+  EXPECT_LE(perron_upper(Matrix::Ones(7, 7)).value(), 7.0 * (1 + stated::collatz_gap(7)));
   Matrix cycle = Matrix::Zero(5, 5);  // periodic: power iteration alone would oscillate
   for (int i = 0; i < 5; ++i) cycle(i, (i + 1) % 5) = 2.0;
   EXPECT_GE(perron_upper(cycle).value(), 2.0);
-  EXPECT_LE(perron_upper(cycle).value(), 2.0 * (1 + 1e-12));
+  EXPECT_LE(perron_upper(cycle).value(), 2.0 * (1 + stated::collatz_gap(5)));
   Matrix reducible = Matrix::Zero(4, 4);  // block triangular with a zero block
   reducible.topLeftCorner(2, 2) << 1, 2, 3, 4;
   reducible(3, 0) = 5;
@@ -190,7 +193,7 @@ TEST(LinalgIntervalNorm, PerronUpperOnKnownAndRandomMatrices) {
     const double lo = perron_lower_ref(B, v);
     const double up = perron_upper(B).value();
     ASSERT_GE(up, lo);
-    EXPECT_LE(up, lo * (1 + 1e-6));
+    EXPECT_LE(up, lo * (1 + stated::collatz_gap(n) + stated::gamma(n + 2)));  // + the reference's own rounding
   }
   EXPECT_THROW(perron_upper(-Matrix::Ones(2, 2)), std::invalid_argument);
   EXPECT_THROW(perron_upper(Matrix::Ones(2, 3)), std::invalid_argument);
@@ -206,7 +209,7 @@ TEST(LinalgIntervalNorm, NonnegativeNormUpper) {
     const double L = sigma_lower_ref(B);
     const double U = norm2_upper_nonneg(B).value();
     ASSERT_GE(U, L);
-    EXPECT_LE(U, L * (1 + 1e-9));
+    EXPECT_LE(U, L * (1 + stated::nonneg_norm_gap(r, c)));
   }
   EXPECT_EQ(norm2_upper_nonneg(Matrix::Zero(4, 2)).value(), 0.0);
   EXPECT_THROW(norm2_upper_nonneg(-Matrix::Ones(2, 2)), std::invalid_argument);
@@ -230,7 +233,7 @@ TEST(LinalgIntervalNorm, LowerBoundsSandwichTheNorm) {
       I = to_intervals(A);
     }
     const double li = norm2_lower(I, ts.v).value();
-    ASSERT_LE(li, sigma_lower_ref(member(A, rng)) * (1 + 1e-12) + 1e-300);
+    ASSERT_LE(li, sigma_lower_ref(member(A, rng)) * (1 + stated::norm2_lower_deficit(c)) + 1e-300);
     ASSERT_LE(li, lower);
     EXPECT_GE(li, lower * (1 - 1e-4));
     ASSERT_LE(li, norm2_upper(I).value());
@@ -245,10 +248,10 @@ TEST(LinalgIntervalNorm, RatioLowerUsesMignitude) {
   v << 3.0, 4.0;  // ‖v‖ = 5
   const double r = ratio_lower(y, v).value();
   EXPECT_LE(r, std::sqrt(34.0) / 5);
-  EXPECT_GE(r, std::sqrt(34.0) / 5 * (1 - 1e-15));
+  EXPECT_GE(r, std::sqrt(34.0) / 5 * (1 - 8 * stated::u));
   EXPECT_EQ(ratio_lower(y, Vector::Zero(2)).value(), 0.0);
   y(1) = hull(-std::numeric_limits<double>::infinity(), 4.0);
-  EXPECT_LE(ratio_lower(y, v).value(), 1.0 + 1e-15);  // = 5/5 with the middle entry dropped
+  EXPECT_LE(ratio_lower(y, v).value(), 1.0);  // = 5/5 with the middle entry dropped
   EXPECT_THROW(norm2_lower(IMatrix(2, 3), Vector::Ones(2)), std::invalid_argument);
 }
 

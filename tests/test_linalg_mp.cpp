@@ -6,7 +6,9 @@
 #include <random>
 
 #include "linalg/linalg.hpp"
+#include "stated_bounds.hpp"
 #include "support.hpp"
+namespace stated = attnbound::testing::stated;
 
 using namespace attnbound;
 
@@ -42,8 +44,8 @@ TEST(LinalgMp, PureMpfiBoundIsSoundAndTight) {
     const double Ud = norm2_upper(Mp, MpNormPath::double_intervals).value();
     ASSERT_GE(U, L) << r << "x" << c;
     ASSERT_GE(Ud, L) << r << "x" << c;
-    EXPECT_LE(U, L * (1 + 1e-9)) << r << "x" << c;
-    EXPECT_LE(Ud, L * (1 + 1e-9)) << r << "x" << c;
+    EXPECT_LE(U, L * (1 + stated::mp_norm2_gap(std::min(r, c)))) << r << "x" << c;
+    EXPECT_LE(Ud, L * (1 + stated::mp_double_interval_gap(r, c))) << r << "x" << c;
     // The MPFI lower bound agrees with the double one.
     EXPECT_NEAR(norm2_lower(M, top_right_vector(M)).value() / L, 1.0, 1e-14);
   }
@@ -66,7 +68,7 @@ TEST(LinalgMp, IntervalEntriesNotRepresentableInDouble) {
   const double U = norm2_upper(M).value();
   ASSERT_GT(L, 0.0);
   ASSERT_GE(U, L);
-  EXPECT_LE(U, L * (1 + 1e-9));
+  EXPECT_LE(U, L * (1 + stated::mp_norm2_gap(n)));
   EXPECT_GE(norm2_upper(M, MpNormPath::double_intervals).value(), L);
 }
 
@@ -92,7 +94,7 @@ TEST(LinalgMp, BadlyScaledBeyondDoubleRange) {
   const double L = norm2_lower(rest, top_right_vector(rest)).value();
   const double um = norm2_upper(mixed, MpNormPath::mpfi).value();
   ASSERT_GE(um, L);
-  EXPECT_LE(um, L * (1 + 1e-9));
+  EXPECT_LE(um, L * (1 + stated::mp_norm2_gap(6)));
   ASSERT_GE(norm2_upper(mixed, MpNormPath::double_intervals).value(), L);
 }
 

@@ -162,9 +162,10 @@ LayerNormEnclosure layer_norm_enclosure(const AttentionLayer& layer) {
       if (a && hd.logit_divisor != 1) *a = *a / sqrt(MpInterval(static_cast<double>(hd.logit_divisor)));
     }
     if (!layer.paper_form && hd.Wv.rows() < layer.d) v = lowrank_norm_impl(Matrix(hd.Wo.transpose()), hd.Wv);
+    const bool a_lowrank = a.has_value(), v_lowrank = v.has_value();
     if (!a) a = norm_enclosure(generic().A[h]);
     if (!v) v = norm_enclosure(generic().V[h]);
-    q.heads.push_back({*a, *v, MpInterval(0)});
+    q.heads.push_back({*a, *v, MpInterval(0), a_lowrank, v_lowrank});
     Wo.middleCols(cols, hd.Wo.cols()) = hd.Wo;
     cols += hd.Wo.cols();
   }

@@ -20,6 +20,9 @@ namespace attnbound {
 /// layer has query/key biases): a = ‖A_h‖, v = ‖W_O^h W_V^h‖ = ‖V_h‖, w = ‖W_V^h‖.
 struct HeadNormEnclosure {
   MpInterval a, v, w;
+  /// Which enclosure a and v came from: true for the d_k × d_k route, false for the generic d × d
+  /// one (their widths differ by orders of magnitude, docs/linalg.md §6.1).
+  bool a_lowrank = false, v_lowrank = false;
 };
 struct LayerNormEnclosure {
   bool augmented = false;

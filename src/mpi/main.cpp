@@ -81,7 +81,7 @@ int certify(const Args& a, int rank, int size) {
     write_certificate(a.cert, rec);
   }
   cli::Report r{"certify", a.model.spec, model_digest(layer), describe(region), ok ? "ok" : "budget", a.cert,
-                a.tol, &b};
+                a.tol, &b, std::nullopt};
   double peak_max = 0;
   for (double p : peaks) peak_max = std::max(peak_max, p);
   if (a.json) {
