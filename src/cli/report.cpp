@@ -31,6 +31,8 @@ nlohmann::json report_json(const Report& r) {
   j["tol"] = r.tol;
   j["lower_method"] = b.lower_method;
   j["upper_method"] = b.upper_method;
+  // Ball regions: which proved statement gave the upper bound (docs/ball.md), or null.
+  j["upper_statement"] = b.upper_evidence.tier == "analytic" ? nlohmann::json(b.analytic_statement) : nlohmann::json(nullptr);
   j["seconds"] = b.seconds;
   j["model"] = {{"spec", r.model}, {"sha256", r.digest}};
   j["region"] = r.region;
