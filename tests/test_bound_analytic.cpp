@@ -11,10 +11,13 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <filesystem>
 #include <random>
+#include <sstream>
 
 #include "bound/analytic.hpp"
 #include "certificate/certificate.hpp"
+#include "cli/cli.hpp"
 #include "checker.hpp"
 #include "model/model.hpp"
 #include "random_layers.hpp"
@@ -230,6 +233,28 @@ TEST(AnalyticCertificate, TamperedAndMutatedAreRejected) {
   const Bracket mb = analytic_bracket(mm.layer, ball, mo);
   ASSERT_LT(mb.upper.value(), analytic_bracket(mm.layer, ball).upper.value());
   expect_invalid(make_text(mm, "builtin:tiny-causal", ball, mb), "below the statement");
+}
+
+// `attnbound certify` over a ball beyond the dense box tier: a finite upper bound from the analytic
+// tier, named in the JSON report, and a certificate the self-check accepted (issue 17: it printed
+// `upper inf` before).
+TEST(AnalyticCertificate, CertifyCliGivesAFiniteCheckedUpper) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("attnbound-ball-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "ball.json").string();
+  std::ostringstream out, err;
+  const int rc = cli::run({"certify", "--model", "builtin:tiny-causal", "--radius", "3", "--n", "200", "--cert", cert, "--json"}, out, err);
+  EXPECT_TRUE(rc == cli::kExitOk || rc == cli::kExitBudget) << err.str();
+  const json j = json::parse(out.str());
+  ASSERT_TRUE(j["upper"].is_number()) << out.str();
+  EXPECT_GT(j["upper"].get<double>(), j["lower"].get<double>());
+  EXPECT_GT(j["lower"].get<double>(), 0.0);
+  EXPECT_TRUE(j["upper_statement"].is_string()) << out.str();
+  EXPECT_EQ(j["certificate_check"]["verdict"], "valid") << out.str();
+  EXPECT_TRUE(std::filesystem::exists(cert));
+  check::CheckOptions o;
+  EXPECT_EQ(check::check_file(cert, o).verdict, check::Verdict::valid);
+  std::filesystem::remove_all(dir);
 }
 
 // ---- balanced witness --------------------------------------------------------------------------
