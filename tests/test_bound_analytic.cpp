@@ -177,6 +177,32 @@ TEST(AnalyticCertificate, CheckerAcceptsSeveralModelsAndN) {
       EXPECT_EQ(r.verdict, check::Verdict::valid) << spec << " n=" << n << ": " << r.reason;
       ++checked;
     }
+  // Random layers with query/key biases (the augmented form: R² + 1, bias columns in the norms),
+  // both masks, through a model file the checker reloads.
+  std::mt19937_64 rng(testing::seed(1717));
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("attnbound-analytic-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (int k = 0; k < 4; ++k) {
+    testing::LayerSpec sp;
+    sp.d = 5;
+    sp.heads = 2;
+    sp.dk = 2 + k % 2;
+    sp.dv = 3;
+    sp.biases = true;
+    sp.mask = k % 2 ? Mask::causal : Mask::none;
+    Made m;
+    m.layer = testing::random_layer(sp, rng);
+    const std::string spec = (dir / ("model-" + std::to_string(k) + ".json")).string();
+    save_model_json(m.layer, spec);
+    m.layer = load_model(spec);
+    const BallProduct ball{7 + 50 * k, m.layer.d, 1.5};
+    const Bracket b = analytic_bracket(m.layer, ball);
+    ASSERT_TRUE(b.analytic && b.analytic->augmented);
+    const check::CheckResult r = run_check(make_text(m, spec, ball, b));
+    EXPECT_EQ(r.verdict, check::Verdict::valid) << "biased layer " << k << ": " << r.reason;
+    ++checked;
+  }
+  std::filesystem::remove_all(dir);
   for (long n : {2L, 1024L}) {
     Made m;
     m.layer = load_model("builtin:gpt2-init");
