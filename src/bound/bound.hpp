@@ -105,7 +105,9 @@ Witness lb_cluster_witness(const AttentionLayer& layer, long n, double R, long h
 /// quadric uᵀ(A_h + A_hᵀ)u/2 = −δ/(2R²), chosen by projected ascent of ‖V_h u‖²(‖A_hᵀu‖² + ‖A_h u‖²),
 /// with δ the logit gap maximising Σ_{i≥2} [p_i(1 − p_i)]²; tokens x_1 = R u, x_j = −R u (j ≥ 2)
 /// (n = 2: the balanced pair, every logit of head h zero). Direction e_1 ⊗ A_hᵀu/‖A_hᵀu‖. Points
-/// projected into B_R^n. No guarantee (candidates; certify evaluates them rigorously).
+/// projected into B_R^n. Plus, for H > 1, "balanced-joint(all heads)": u on the intersection of
+/// every head's quadric, by ascent of Σ_h of the same objective. No guarantee (candidates; certify
+/// evaluates them rigorously).
 std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, double R);
 
 /// Projected gradient ascent of ‖J(X)‖ from X0 within a region (box or ball product), using

@@ -1,4 +1,5 @@
 // Lower-bound witnesses: constructions from THEORY.md §3 (approximate) and their rigorous value.
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <cmath>
 #include <cstdint>
@@ -220,6 +221,8 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
   if (n < 2) best_delta = 0;
   const double q = -best_delta / (2 * R * R);
   std::vector<Witness> out;
+  Vector joint_start;
+  double joint_start_F = -1;
   for (std::size_t h = 0; h < pf.A.size(); ++h) {
     const Matrix& A = pf.A[h];
     const Matrix& V = pf.V[h];
@@ -276,6 +279,86 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
     Vector w = Atu(best);
     if (!(w.norm() > 0)) w = best;
     out.push_back({"balanced-pole(head " + std::to_string(h) + ")", ball.project(X), row_direction(n, w.normalized())});
+    if (bestF > joint_start_F) joint_start_F = bestF, joint_start = best;
+  }
+  // The heads jointly: u on the intersection of every head's quadric uᵀS_g u = q (and the sphere),
+  // so that no head's attention locks onto one token; ascent of Σ_g F_g from the best single-head u.
+  // The intersection is reached by Gauss–Newton on the H + 1 constraints (minimum-norm steps).
+  const long H = static_cast<long>(pf.A.size());
+  if (H > 1 && joint_start.size() == layer.d && layer.d > H + 1) {
+    std::vector<LinOp> Sg(static_cast<std::size_t>(H));
+    std::vector<std::function<double(const Vector&)>> Fg(static_cast<std::size_t>(H));
+    std::vector<std::function<Vector(const Vector&)>> gradF(static_cast<std::size_t>(H));
+    for (long g = 0; g < H; ++g) {
+      const Head& hd = layer.heads[static_cast<std::size_t>(g)];
+      const Matrix& A = pf.A[static_cast<std::size_t>(g)];
+      const Matrix& V = pf.V[static_cast<std::size_t>(g)];
+      LinOp Au, Atu, Vu, Vtu;
+      if (!layer.paper_form && hd.dk() < layer.d && hd.Wv.rows() < layer.d) {
+        const double sc = 1.0 / std::sqrt(static_cast<double>(hd.logit_divisor));
+        Au = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wq.transpose() * (hd.Wk * u))); };
+        Atu = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wk.transpose() * (hd.Wq * u))); };
+        Vu = [&hd](const Vector& u) { return Vector(hd.Wo * (hd.Wv * u)); };
+        Vtu = [&hd](const Vector& u) { return Vector(hd.Wv.transpose() * (hd.Wo.transpose() * u)); };
+      } else {
+        Au = [&A](const Vector& u) { return Vector(A * u); };
+        Atu = [&A](const Vector& u) { return Vector(A.transpose() * u); };
+        Vu = [&V](const Vector& u) { return Vector(V * u); };
+        Vtu = [&V](const Vector& u) { return Vector(V.transpose() * u); };
+      }
+      Sg[static_cast<std::size_t>(g)] = [Au, Atu](const Vector& u) { return Vector((Au(u) + Atu(u)) / 2); };
+      auto VtV = [Vu, Vtu](const Vector& u) { return Vtu(Vu(u)); };
+      auto AA = [Au, Atu](const Vector& u) { return Vector(Au(Atu(u)) + Atu(Au(u))); };
+      Fg[static_cast<std::size_t>(g)] = [VtV, AA](const Vector& u) { return u.dot(VtV(u)) * u.dot(AA(u)); };
+      gradF[static_cast<std::size_t>(g)] = [VtV, AA](const Vector& u) {
+        const Vector vu = VtV(u), au = AA(u);
+        return Vector(u.dot(au) * vu + u.dot(vu) * au);
+      };
+    }
+    auto project_all = [&](Vector u) -> std::optional<Vector> {
+      for (int it = 0; it < 30; ++it) {
+        Matrix Jc(H + 1, layer.d);
+        Vector phi(H + 1);
+        for (long g = 0; g < H; ++g) {
+          const Vector su = Sg[static_cast<std::size_t>(g)](u);
+          phi(g) = u.dot(su) - q;
+          Jc.row(g) = 2 * su.transpose();
+        }
+        phi(H) = u.dot(u) - 1;
+        Jc.row(H) = 2 * u.transpose();
+        if (phi.cwiseAbs().maxCoeff() <= 1e-3 / (R * R)) return u;
+        const Matrix G = Jc * Jc.transpose();
+        const Vector y = G.ldlt().solve(phi);
+        if (!y.allFinite()) return std::nullopt;
+        u -= Jc.transpose() * y;
+      }
+      return std::nullopt;
+    };
+    auto total = [&](const Vector& u) {
+      double t = 0;
+      for (long g = 0; g < H; ++g) t += Fg[static_cast<std::size_t>(g)](u);
+      return t;
+    };
+    std::optional<Vector> u = project_all(joint_start);
+    double step = 0.5;
+    for (int it = 0; u && it < 40 && step > 1e-4; ++it) {
+      Vector gsum = Vector::Zero(layer.d);
+      for (long g = 0; g < H; ++g) gsum += gradF[static_cast<std::size_t>(g)](*u);
+      gsum -= gsum.dot(*u) * *u;  // tangent to the sphere
+      if (!(gsum.norm() > 0)) break;
+      const std::optional<Vector> next = project_all(Vector(*u + step * gsum.normalized()));
+      if (next && total(*next) > total(*u)) u = next, step *= 1.5;
+      else step /= 2;
+    }
+    if (u) {
+      const Vector uu = u->normalized();
+      Matrix X(n, layer.d);
+      for (long i = 0; i < n; ++i) X.row(i) = (i == 0 ? R : -R) * uu.transpose();
+      Vector w = Vector::Zero(layer.d);
+      for (long g = 0; g < H; ++g) w += pf.A[static_cast<std::size_t>(g)].transpose() * uu;
+      if (!(w.norm() > 0)) w = uu;
+      out.push_back({"balanced-joint(all heads)", ball.project(X), row_direction(n, w.normalized())});
+    }
   }
   return out;
 }

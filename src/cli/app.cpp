@@ -91,7 +91,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   wa.model.add_to(*witness);
   witness->add_option("--n", wa.n, "Sequence length")->required();
   witness->add_option("--radius", wa.radius, "Token-norm radius R")->required();
-  witness->add_option("--kind", wa.kind, "lb1 | cluster | balanced | ascent (default lb1; balanced: docs/ball.md §4)");
+  witness->add_option("--kind", wa.kind, "lb1 | cluster | balanced | balanced-joint | ascent (default lb1; balanced: docs/ball.md §4)");
   witness->add_option("--head", wa.head, "Head whose paper form builds the witness (default 0)");
   witness->add_option("--out", wa.out, "Write the witness tokens here (point-file format)");
   witness->add_flag("--json", wa.json, "One JSON object on stdout");

@@ -44,12 +44,14 @@ int run_witness(const WitnessArgs& a, std::ostream& out, std::ostream& err) {
     w.name = "LB1(head " + std::to_string(a.head) + ")";
   } else if (a.kind == "cluster") {
     w = approx::lb_cluster_witness(layer, a.n, a.radius, a.head);
-  } else if (a.kind == "balanced") {
+  } else if (a.kind == "balanced" || a.kind == "balanced-joint") {
     auto ws = approx::balanced_witnesses(layer, a.n, a.radius);
-    const std::string want = "(head " + std::to_string(a.head) + ")";
+    const std::string want = a.kind == "balanced" ? "(head " + std::to_string(a.head) + ")" : "(all heads)";
     const auto it = std::find_if(ws.begin(), ws.end(), [&](const Witness& x) { return x.name.find(want) != std::string::npos; });
     if (it == ws.end())
-      throw InputError("head " + std::to_string(a.head) + " has no balanced-pole witness (the quadric uᵀA_h u = q misses the unit sphere)");
+      throw InputError(a.kind == "balanced"
+                           ? "head " + std::to_string(a.head) + " has no balanced-pole witness (the quadric uᵀA_h u = q misses the unit sphere)"
+                           : std::string("no joint balanced witness (one head only, or the heads' quadrics were not reached)"));
     w = *it;
     // The family's direction e_1 ⊗ A_hᵀu/‖A_hᵀu‖ sees the pole column only; where affordable the
     // float top right singular vector replaces it (the value is proved either way).
@@ -63,7 +65,7 @@ int run_witness(const WitnessArgs& a, std::ostream& out, std::ostream& err) {
                                     : ws.front().X;
     w = approx::ascend(layer, Region(ball), start);
   } else {
-    throw InputError("--kind must be lb1, cluster, balanced or ascent (got '" + a.kind + "')");
+    throw InputError("--kind must be lb1, cluster, balanced, balanced-joint or ascent (got '" + a.kind + "')");
   }
   const LowerBound l = evaluate_witness(layer, w.X, w.dir);
   if (!a.out.empty()) write_file_atomic(a.out, tokens_text(w.X));
