@@ -82,7 +82,7 @@ std::string gnuplot_script(const SweepResult& r, const std::string& csv_path, co
   const std::string f = quoted(csv_path);
   g << "plot " << f << " using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb '#1f4e99' title 'certified lower bound', \\\n";
   g << "     " << f << " using 1:13 with linespoints lw 2 pt 5 ps 0.7 lc rgb '#17becf' title 'certified lower bound, balanced-pole witness', \\\n";
-  g << "     " << f << " using 1:14 with lines lw 2.5 dt 1 lc rgb '#d62728' title 'certified upper bound, analytic tier', \\\n";
+  g << "     " << f << " using 1:14 with lines lw 2.5 dt 1 lc rgb '#8c564b' title 'certified upper bound, analytic tier', \\\n";
   g << "     " << f << " using 1:3 with lines lw 1.5 dt 2 lc rgb '#2ca02c' title 'float estimate ‖J(X)‖ at the witness', \\\n";
   g << "     " << f << " using 1:8 with lines lw 2.5 lc rgb '#c0392b' title 'min(U1, " << r.mf_id << ")  (statement values)', \\\n";
   g << "     " << f << " using 1:5 with lines lw 1 dt 3 lc rgb '#e67e22' title 'U1', \\\n";

@@ -21,8 +21,9 @@ constexpr long kDenseBoxLimit = 96;
 }  // namespace
 
 namespace {
-// Candidate witnesses of every family, in a fixed order (the screening below relies on the order
-// being the same at every n).
+// A witness's family and head, without the parameters that depend on n (LB-cluster's k).
+std::string family_key(const std::string& name) { return name.substr(0, name.find(", k=")); }
+// Candidate witnesses of every family (the screening below matches them across n by name).
 std::vector<Witness> ball_candidates(const AttentionLayer& layer, long n, double R) {
   std::vector<Witness> c = approx::lb1_witnesses(layer, n, R);
   for (long h = 0; h < layer.n_heads(); ++h) c.push_back(approx::lb_cluster_witness(layer, n, R, h));
@@ -79,9 +80,14 @@ Bracket certify_ball(const AttentionLayer& layer, const BallProduct& ball, const
     std::sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
     const std::vector<Witness> full = np == ball.n ? small : ball_candidates(layer, ball.n, ball.R);
     const long nd = ball.n * ball.d;
-    for (std::size_t r = 0; r < ranked.size() && r < (nd > kFullWitnessLimit ? 1 : kRefine); ++r) {
-      const std::size_t k = ranked[r].second;
-      if (full.size() != small.size() || !ball.certainly_contains(full[k].X)) continue;
+    std::size_t refined = 0;
+    for (std::size_t r = 0; r < ranked.size() && refined < (nd > kFullWitnessLimit ? 1 : kRefine); ++r) {
+      // The same family at n (by name: a family may exist at one n and not at another).
+      const std::string want = family_key(small[ranked[r].second].name);
+      const auto it = std::find_if(full.begin(), full.end(), [&](const Witness& w) { return family_key(w.name) == want; });
+      if (it == full.end() || !ball.certainly_contains(it->X)) continue;
+      const std::size_t k = static_cast<std::size_t>(it - full.begin());
+      ++refined;
       if (nd > kHugeWitnessLimit) {
         // One interval JVP costs ~1.5 min at n = 1024, d = 768: the family's own direction only.
         const LowerBound l = evaluate_witness(layer, full[k].X, full[k].dir);
