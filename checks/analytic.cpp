@@ -158,7 +158,7 @@ MpInterval statement_value(const std::string& id, const Certificate::Analytic& k
   for (std::size_t h = 0; h < k.a.size(); ++h) {
     const MpInterval a(k.a[h]), v(k.v[h]), w(k.w[h]);
     const MpInterval x = a * R2;  // aR²
-    const MpInterval core = rn + x * (rn + one);
+    const MpInterval core = rn + x * (sqrt(nn(k.n) / two) + one);  // ‖P‖ + ‖E‖ + ‖D‖ bounds
     if (id == "U1") sum += sqrt(MpInterval(3)) * v * sqrt(x * x * (MpInterval(4) * nn(k.n) + one) + nn(k.n));
     else if (id == "U1-sharp") sum += sqrt(MpInterval(3)) * v * sqrt(x * x * (nn(k.n) + one) + nn(k.n));
     else if (id == "U-sum") sum += v * core;

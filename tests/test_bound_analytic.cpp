@@ -33,7 +33,7 @@ long double ld_value(const std::string& id, const AnalyticConstants& c) {
   const long double R2 = c.R2, n = static_cast<long double>(c.n), rn = std::sqrt(n);
   long double s = 0;
   for (std::size_t h = 0; h < c.a.size(); ++h) {
-    const long double x = c.a[h] * R2, core = rn + x * (rn + 1);
+    const long double x = c.a[h] * R2, core = rn + x * (std::sqrt(n / 2) + 1);
     if (id == "U1") s += std::sqrt(3.0L) * c.v[h] * std::sqrt(x * x * (4 * n + 1) + n);
     else if (id == "U1-sharp") s += std::sqrt(3.0L) * c.v[h] * std::sqrt(x * x * (n + 1) + n);
     else if (id == "U-sum") s += c.v[h] * core;

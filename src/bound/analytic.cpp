@@ -200,8 +200,9 @@ MpInterval block_head_value(const MpInterval& a, const MpInterval& v, const MpIn
 }
 
 MpInterval usum_core(const MpInterval& a, const MpInterval& R2, long n) {
+  // √n + aR²(√(n/2) + 1): ‖P‖ <= √n, ‖E‖ <= aR²√(n/2), ‖D‖ <= aR² (docs/ball.md §2).
   const MpInterval rn = sqrt(count(n));
-  return rn + a * R2 * (rn + MpInterval(1));
+  return rn + a * R2 * (sqrt(count(n) / MpInterval(2)) + MpInterval(1));
 }
 
 MpInterval analytic_value(const std::string& id, const AnalyticConstants& c, bool drop) {

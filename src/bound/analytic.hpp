@@ -56,7 +56,7 @@ MpInterval analytic_value(const std::string& id, const AnalyticConstants& c, boo
 /// MF-causal (m = 2), U-sum core.
 MpInterval u1_head_value(const MpInterval& a, const MpInterval& v, const MpInterval& R2, long n, int k);
 MpInterval block_head_value(const MpInterval& a, const MpInterval& v, const MpInterval& R2, int m);
-/// c(a, R², n) = √n + aR²(√n + 1): the per-head core of U-sum and U-stack (docs/ball.md).
+/// c(a, R², n) = √n + aR²(√(n/2) + 1): the per-head core of U-sum and U-stack (docs/ball.md §2).
 MpInterval usum_core(const MpInterval& a, const MpInterval& R2, long n);
 
 struct AnalyticOptions {
