@@ -11,8 +11,6 @@ namespace attnbound::proofs {
 
 namespace {
 
-MpInterval count(long long n) { return MpInterval(static_cast<double>(n)); }  // exact below 2^53
-
 // √3 v (a² R⁴ (k n + 1) + n)^{1/2}: U1 (k = 4), U1′ (k = 1) — the engine's analytic tier formula.
 MpInterval u1_head(const HeadNorms& h, const MpInterval& R2, long n, int k) { return u1_head_value(h.a, h.v, R2, n, k); }
 
