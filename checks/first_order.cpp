@@ -1,0 +1,165 @@
+// first_order_excess_check: the checker's own re-derivation of the first-order tier's excess
+// (docs/box.md, (E1)–(E9)). Independent of src/bound/first_order.cpp: the centre's forward
+// quantities come from forward_directed (directed GEMMs, MPFI softmax), the products from the
+// checker's HiLo kernels (hilo.hpp), the softmax over the widened logits from the shared
+// softmax_rows template at MpInterval; only linalg's verified norms (and the Collatz–Wielandt bound
+// for non-negative matrices) are shared with the engine.
+#include <algorithm>
+#include <cmath>
+
+#include "hilo.hpp"
+#include "internal.hpp"
+#include "linalg/linalg.hpp"
+
+namespace attnbound::check {
+
+namespace {
+
+using namespace hilo;
+
+/// |x| <= max(hi, nlo) for every x in the HiLo entry.
+Matrix magnitude(const HiLo& A) { return A.hi.cwiseMax(A.nlo); }
+
+/// Row norms of magnitudes, upward. Precondition: upward rounding.
+Vector row_norms(const Matrix& M) {
+  Vector r(M.rows());
+  for (Eigen::Index i = 0; i < M.rows(); ++i) {
+    double s = 0.0;
+    for (Eigen::Index a = 0; a < M.cols(); ++a) s += M(i, a) * M(i, a);
+    r(i) = std::sqrt(s);
+  }
+  return r;
+}
+
+/// D(i, l) >= ‖a − b‖ over a in row l of A, b in row i of B. Precondition: upward rounding.
+Matrix distances(const HiLo& A, const HiLo& B) {
+  Matrix mA, rA, mB, rB;
+  mid_rad(A, mA, rA);
+  mid_rad(B, mB, rB);
+  const Vector ra = row_norms(rA), rb = row_norms(rB);
+  const Matrix negB = -mB;
+  Matrix C;
+  C.noalias() = negB * mA.transpose();  // >= −b_i·a_l
+  Matrix D(mB.rows(), mA.rows());
+  for (Eigen::Index l = 0; l < D.cols(); ++l) {
+    double a2 = 0.0;
+    for (Eigen::Index k = 0; k < mA.cols(); ++k) a2 += mA(l, k) * mA(l, k);
+    for (Eigen::Index i = 0; i < D.rows(); ++i) {
+      double b2 = 0.0;
+      for (Eigen::Index k = 0; k < mB.cols(); ++k) b2 += mB(i, k) * mB(i, k);
+      const double q = a2 + b2 + 2.0 * C(i, l);
+      D(i, l) = std::sqrt(std::max(q, 0.0)) + ra(l) + rb(i);
+    }
+  }
+  return D;
+}
+
+double midrad_norm(const HiLo& A) {
+  Matrix m, r;
+  mid_rad(A, m, r);
+  return norm2_upper(MidRad{m, r}).value();
+}
+
+}  // namespace
+
+double first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho, bool l2) {
+  const DirectedState& st = forward_directed_cached(layer, c);
+  const long n = c.rows(), H = layer.n_heads();
+  const bool causal = layer.mask == Mask::causal;
+  UpwardScope up;
+  // φ(w) = sup over one token's offsets of |w·δ|, for the rows of a HiLo matrix.
+  auto phi = [&](const HiLo& W) -> Vector {
+    const Matrix M = magnitude(W);
+    if (l2) return row_norms(M) * rho;
+    Vector out(M.rows());
+    out.noalias() = M * r;
+    return out;
+  };
+  double rad2 = rho;
+  if (!l2) {
+    double s = 0.0;
+    for (Eigen::Index a = 0; a < r.size(); ++a) s += r(a) * r(a);
+    rad2 = std::sqrt(s);
+  }
+  // sup ‖W δ‖ <= min(‖W‖ rad2, ‖φ(rows of W)‖) (the second for boxes only).
+  auto tau = [&](const HiLo& W, double norm) {
+    const double by_norm = norm * rad2;
+    if (l2) return by_norm;
+    return std::min(by_norm, std::sqrt(phi(W).squaredNorm()));
+  };
+  Matrix N = Matrix::Zero(n, n);
+  for (long h = 0; h < H; ++h) {
+    const Head& hd = layer.heads[h];
+    const double sl = st.scale[h].lower_down(), su = st.scale[h].upper_up();
+    const double nq = norm2_upper(hd.Wq).value(), nk = norm2_upper(hd.Wk).value();
+    const HiLo WoWv = times(exact(hd.Wo), hd.Wv);
+    const double mu = midrad_norm(WoWv);
+    const double aq = tau(exact(hd.Wq), nq), ak = tau(exact(hd.Wk), nk), aov = tau(WoWv, mu);
+    double gam = su * (nk * aq), gamk = su * (nq * ak);
+    if (!l2) {
+      const HiLo M = times(exact(Matrix(hd.Wk.transpose())), hd.Wq);
+      gam = std::min(gam, su * std::sqrt(phi(M).squaredNorm()));
+      gamk = std::min(gamk, su * std::sqrt(phi(transpose(M)).squaredNorm()));
+    }
+    const HiLo& P = st.P[h];
+    const HiLo U = times(st.V[h], Matrix(hd.Wo.transpose()));
+    const HiLo Ubar = times(P, U);
+    const Matrix omega = distances(U, Ubar);
+    HiLo B = times(st.Q[h], hd.Wk), G = times(st.K[h], hd.Wq);
+    scale(B, sl, su);
+    scale(G, sl, su);
+    const Vector bn = row_norms(magnitude(B));
+    Matrix gk;
+    {
+      RoundingGuard nearest(Rounding::nearest);
+      Matrix mP, rP, mG, rG;
+      mid_rad(P, mP, rP);
+      mid_rad(G, mG, rG);
+      gk = mP * mG;  // any exact centres g_i are valid
+    }
+    const Matrix gdist = distances(G, exact(gk));
+    const Vector phiG = phi(G), phiB = phi(B);
+    const double second = su * (aq * ak);
+    HiLo S = times(st.Q[h], transpose(st.K[h]));
+    scale(S, sl, su);
+    MpMatrix Shat(n, n);
+    {
+      MpPrecision prec(64);
+      for (long i = 0; i < n; ++i)
+        for (long j = 0; j < n; ++j) {
+          const double lam = phiG(j) + phiB(i) + second;
+          const double hi = S.hi(i, j) + lam, nlo = S.nlo(i, j) + lam;  // both upward
+          Shat(i, j) = MpInterval::hull(-nlo, hi);
+        }
+    }
+    MpMatrix Phat;
+    {
+      MpPrecision prec(64);
+      Phat = softmax_rows<MpInterval>(Shat, layer.mask);
+    }
+    for (long i = 0; i < n; ++i) {
+      const long L = causal ? i + 1 : n;
+      Vector pi(L), Pu(L);
+      double beta = 0.0;
+      for (long k = 0; k < L; ++k) {
+        const double a = Phat(i, k).upper_up() + P.nlo(i, k);
+        const double b = P.hi(i, k) + (-Phat(i, k).lower_down());
+        pi(k) = std::min(1.0, std::max({a, b, 0.0}));
+        Pu(k) = std::max(P.hi(i, k), 0.0);
+        beta += pi(k) * omega(i, k);
+      }
+      beta += aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
+      double diag = 0.0;
+      for (long l = 0; l < L; ++l) {
+        const double theta = pi(l) * (omega(i, l) + aov + beta) + Pu(l) * (aov + beta);
+        const double pw = Pu(l) * omega(i, l);
+        N(i, l) += pi(l) * mu + theta * (bn(i) + gam) + pw * gam;
+        diag += theta * (gdist(i, l) + gamk) + pw * gamk;
+      }
+      N(i, i) += diag;
+    }
+  }
+  return norm2_upper_nonneg(N).value();
+}
+
+}  // namespace attnbound::check
