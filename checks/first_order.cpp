@@ -62,7 +62,8 @@ double midrad_norm(const HiLo& A) {
 
 }  // namespace
 
-double first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho, bool l2) {
+FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
+                                         bool l2) {
   const DirectedState& st = forward_directed_cached(layer, c);
   const long n = c.rows(), H = layer.n_heads();
   const bool causal = layer.mask == Mask::causal;
@@ -87,7 +88,25 @@ double first_order_excess_check(const AttentionLayer& layer, const Matrix& c, co
     if (l2) return by_norm;
     return std::min(by_norm, std::sqrt(phi(W).squaredNorm()));
   };
-  Matrix N = Matrix::Zero(n, n);
+  Matrix N = Matrix::Zero(n, n), D = Matrix::Zero(n, n);
+  // Heads kept together (docs/box.md (E10), (E11)): maxima over heads in head space.
+  Matrix Mv = Matrix::Zero(n, n), Mk = Matrix::Zero(n, n), Dv = Matrix::Zero(n, n), Dk = Matrix::Zero(n, n);
+  Vector Mq = Vector::Zero(n), Dq = Vector::Zero(n);
+  auto stacked = [&](auto get) {
+    long rows = 0;
+    for (const Head& hd : layer.heads) rows += get(hd).rows();
+    Matrix S(rows, layer.d);
+    long at = 0;
+    for (const Head& hd : layer.heads) {
+      S.middleRows(at, get(hd).rows()) = get(hd);
+      at += get(hd).rows();
+    }
+    return norm2_upper(S).value();
+  };
+  const double so = stacked([](const Head& hd) { return Matrix(hd.Wo.transpose()); });
+  const double sv = stacked([](const Head& hd) -> const Matrix& { return hd.Wv; });
+  const double sk = stacked([](const Head& hd) -> const Matrix& { return hd.Wk; });
+  const double sq = stacked([](const Head& hd) -> const Matrix& { return hd.Wq; });
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[h];
     const double sl = st.scale[h].lower_down(), su = st.scale[h].upper_up();
@@ -137,29 +156,76 @@ double first_order_excess_check(const AttentionLayer& layer, const Matrix& c, co
       MpPrecision prec(64);
       Phat = softmax_rows<MpInterval>(Shat, layer.mask);
     }
+    // Head-space quantities: ‖v_l − v̄_i‖, ‖q_i‖, ‖k_j − κ_i‖.
+    const Matrix omk = distances(st.V[h], times(P, st.V[h]));
+    Matrix kap;
+    {
+      RoundingGuard nearest(Rounding::nearest);
+      Matrix mP, rP, mK, rK;
+      mid_rad(P, mP, rP);
+      mid_rad(st.K[h], mK, rK);
+      kap = mP * mK;
+    }
+    const Matrix kdist = distances(st.K[h], exact(kap));
+    const Vector qn = row_norms(magnitude(st.Q[h]));
+    const double av = tau(exact(hd.Wv), norm2_upper(hd.Wv).value());
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      Vector pi(L), Pu(L);
+      Vector pi(L), Pu(L), Phu(L);
       double beta = 0.0;
       for (long k = 0; k < L; ++k) {
         const double a = Phat(i, k).upper_up() + P.nlo(i, k);
         const double b = P.hi(i, k) + (-Phat(i, k).lower_down());
         pi(k) = std::min(1.0, std::max({a, b, 0.0}));
         Pu(k) = std::max(P.hi(i, k), 0.0);
+        Phu(k) = std::min(1.0, std::max(Phat(i, k).upper_up(), 0.0));
         beta += pi(k) * omega(i, k);
       }
       beta += aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
-      double diag = 0.0;
+      double diag = 0.0, ddiag = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(l) * (omega(i, l) + aov + beta) + Pu(l) * (aov + beta);
         const double pw = Pu(l) * omega(i, l);
         N(i, l) += pi(l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
+        const double pw2 = std::min(Phu(l) * (omega(i, l) + aov + beta), pw + theta);
+        D(i, l) += Phu(l) * mu + pw2 * (bn(i) + gam);
+        ddiag += pw2 * (gdist(i, l) + gamk);
       }
       N(i, i) += diag;
+      D(i, i) += ddiag;
+      // Head space.
+      double bk = av, qk = 0.0, dq = 0.0;
+      for (long k = 0; k < L; ++k) bk += pi(k) * omk(i, k);
+      for (long l = 0; l < L; ++l) {
+        const double theta = pi(l) * (omk(i, l) + av + bk) + Pu(l) * (av + bk);
+        const double pw = Pu(l) * omk(i, l);
+        const double pw2 = std::min(Phu(l) * (omk(i, l) + av + bk), pw + theta);
+        Mv(i, l) = std::max(Mv(i, l), pi(l));
+        Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
+        qk += su * (theta * (kdist(i, l) + ak) + pw * ak);
+        Dv(i, l) = std::max(Dv(i, l), Phu(l));
+        Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
+        dq += su * (pw2 * (kdist(i, l) + ak));
+      }
+      Mq(i) = std::max(Mq(i), qk);
+      Dq(i) = std::max(Dq(i), dq);
     }
   }
-  return norm2_upper_nonneg(N).value();
+  for (long i = 0; i < n; ++i)
+    for (long l = 0; l < (causal ? i + 1 : n); ++l) {
+      double m = so * (Mv(i, l) * sv + Mk(i, l) * sk), dd = so * (Dv(i, l) * sv + Dk(i, l) * sk);
+      if (l == i) {
+        m += so * (Mq(i) * sq);
+        dd += so * (Dq(i) * sq);
+      }
+      N(i, l) = std::min(N(i, l), m);
+      D(i, l) = std::min(D(i, l), dd);
+    }
+  FirstOrderCheck out;
+  out.excess = norm2_upper_nonneg(N).value();
+  out.direct = norm2_upper_nonneg(D).value();
+  return out;
 }
 
 }  // namespace attnbound::check

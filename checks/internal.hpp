@@ -254,7 +254,12 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
 /// First-order tier (docs/box.md): re-derives with the checker's own forward (forward_directed)
 /// and directed kernels an upper bound E' of sup ‖J(X) − J(c)‖₂ over the offsets of one token —
 /// |δ_a| <= r_a (r given, l2 = false) or ‖δ‖₂ <= rho (l2) — and returns it (upward rounded).
-double first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho, bool l2);
+/// Also returns `direct` >= sup ‖J(X)‖₂ by the block norms of J(X) itself ((E11)).
+struct FirstOrderCheck {
+  double excess = 0.0, direct = 0.0;
+};
+FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
+                                         bool l2);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);

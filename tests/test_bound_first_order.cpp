@@ -42,7 +42,7 @@ Matrix sample(const Region& region, const Matrix& c, std::mt19937_64& rng) {
 
 /// A proved lower bound of ‖J(X) − J(c)‖₂: both Jacobians in 128-bit MPFI, the difference times
 /// the float top right singular vector of the float difference.
-double change_lower(const AttentionLayer& L, const Matrix& X, const Matrix& c) {
+double change_lower(const AttentionLayer& L, const Matrix& X, const Matrix& c, double* value_lower = nullptr) {
   MpPrecision p(128);
   const MpMatrix JX = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(X)));
   const MpMatrix Jc = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(c)));
@@ -50,6 +50,11 @@ double change_lower(const AttentionLayer& L, const Matrix& X, const Matrix& c) {
   Matrix Df(D.rows(), D.cols());
   for (Eigen::Index k = 0; k < D.size(); ++k) Df(k) = D(k).mid_approx();
   const Vector v = approx::top_singular(Df).v;
+  if (value_lower) {
+    Matrix Jf(JX.rows(), JX.cols());
+    for (Eigen::Index k = 0; k < JX.size(); ++k) Jf(k) = JX(k).mid_approx();
+    *value_lower = norm2_lower(JX, Vector(approx::top_singular(Jf).v)).value();
+  }
   return norm2_lower(D, v).value();
 }
 
@@ -79,7 +84,7 @@ FirstOrderRegion region_of(const Case& cs) {
 
 }  // namespace
 
-TEST(FirstOrder, ExcessContainsTheJacobianChangeAtRandomPoints) {
+TEST(FirstOrder, ExcessAndDirectBoundContainTheTruthAtRandomPoints) {
   std::mt19937_64 rng(seed(7101));
   double worst = 0.0;  // largest sampled change / excess (must stay <= 1)
   int points = 0;
@@ -89,9 +94,11 @@ TEST(FirstOrder, ExcessContainsTheJacobianChangeAtRandomPoints) {
     ASSERT_TRUE(ex.excess.is_finite()) << "trial " << trial;
     for (int p = 0; p < 12; ++p, ++points) {
       const Matrix X = sample(cs.region, cs.c, rng);
-      const double lo = change_lower(cs.L, X, cs.c);
+      double value = 0.0;
+      const double lo = change_lower(cs.L, X, cs.c, &value);
       worst = std::max(worst, lo / ex.excess.value());
       ASSERT_LE(lo, ex.excess.value()) << "trial " << trial << " point " << p << ": " << describe(cs.region);
+      ASSERT_LE(value, ex.direct.value()) << "trial " << trial << " point " << p << ": " << describe(cs.region);
     }
   }
   std::cout << points << " points, largest sampled ‖J(X) − J(c)‖ / excess = " << worst << "\n";
@@ -185,9 +192,10 @@ TEST(FirstOrder, CheckerReDerivesTheSameExcess) {
   for (int trial = 0; trial < 10; ++trial) {
     const Case cs = random_case(rng, trial);
     const FirstOrderRegion reg = region_of(cs);
-    const double E = first_order_excess(cs.L, reg).excess.value();
-    const double Ec = check::first_order_excess_check(cs.L, reg.c, reg.r, reg.rho, reg.l2());
-    EXPECT_NEAR(Ec / E, 1.0, 1e-7) << "trial " << trial;
+    const FirstOrderExcess ex = first_order_excess(cs.L, reg);
+    const check::FirstOrderCheck ck = check::first_order_excess_check(cs.L, reg.c, reg.r, reg.rho, reg.l2());
+    EXPECT_NEAR(ck.excess / ex.excess.value(), 1.0, 1e-7) << "trial " << trial;
+    EXPECT_NEAR(ck.direct / ex.direct.value(), 1.0, 1e-7) << "trial " << trial;
   }
 }
 

@@ -35,6 +35,7 @@ struct UpperEvidence {
   Matrix centre{};
   std::string centre_tier{};
   double centre_upper = 0.0, excess = 0.0;
+  double direct = 0.0;  // >= sup ‖J(X)‖ by block norms of J(X) itself (docs/box.md (E11))
 };
 
 /// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
@@ -190,6 +191,7 @@ struct FirstOrderOptions {
 
 struct FirstOrderExcess {
   UpperBound excess = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X) − J(c)‖₂
+  UpperBound direct = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X)‖₂ (block norms of J(X), (E11))
   double max_logit_change = 0.0;               // max over heads and visible pairs of λ_ij (>= |Δs_ij|)
   double seconds = 0.0;
 };

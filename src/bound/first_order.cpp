@@ -94,6 +94,31 @@ double tau(const IMatrix& W, double norm, const FirstOrderRegion& reg) {
   return std::min(by_norm, std::sqrt(phi_rows(W, reg).squaredNorm()));
 }
 
+/// Verified norms of the stacked weights of all heads: ‖[W_O^1 … W_O^H]‖ and ‖[W^1; …; W^H]‖
+/// for W = W_V, W_K, W_Q.
+struct StackedWeightNorms {
+  double o = 0.0, v = 0.0, k = 0.0, q = 0.0;
+};
+StackedWeightNorms stacked_weight_norms(const AttentionLayer& layer) {
+  auto stack = [&](auto get) {
+    long rows = 0;
+    for (const Head& hd : layer.heads) rows += get(hd).rows();
+    Matrix S(rows, layer.d);
+    long r = 0;
+    for (const Head& hd : layer.heads) {
+      S.middleRows(r, get(hd).rows()) = get(hd);
+      r += get(hd).rows();
+    }
+    return norm2_upper(S).value();
+  };
+  StackedWeightNorms w;
+  w.o = stack([](const Head& hd) { return Matrix(hd.Wo.transpose()); });
+  w.v = stack([](const Head& hd) -> const Matrix& { return hd.Wv; });
+  w.k = stack([](const Head& hd) -> const Matrix& { return hd.Wk; });
+  w.q = stack([](const Head& hd) -> const Matrix& { return hd.Wq; });
+  return w;
+}
+
 }  // namespace
 
 FirstOrderRegion FirstOrderRegion::box(const Box& b, const Matrix& centre) {
@@ -131,6 +156,14 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
   const ForwardState<Interval> st = forward<Interval>(layer, point_matrix(reg.c));
   const JacobianFactors<Interval> F = jacobian_factors<Interval>(layer, st);
   Matrix N = Matrix::Zero(n, n);  // (E9): block norms of J(X) − J(c), summed over heads
+  // (E10): the heads kept together, ΔJ_il = W_O [X^h_il]_h with X^h_il = ΔP_il W_V^h +
+  // K^h_il W_K^h + δ_il Q^h_i W_Q^h: maxima over heads of |ΔP|, ‖K‖, ‖Q‖ (head space).
+  Matrix Mv = Matrix::Zero(n, n), Mk = Matrix::Zero(n, n);
+  Vector Mq = Vector::Zero(n);
+  // (E11): the same block norms for J(X) itself (not its change), per head summed and stacked.
+  Matrix D = Matrix::Zero(n, n), Dv = Matrix::Zero(n, n), Dk = Matrix::Zero(n, n);
+  Vector Dq = Vector::Zero(n);
+  const StackedWeightNorms sw = stacked_weight_norms(layer);
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[h];
     const Interval s = st.scale[h];
@@ -188,6 +221,35 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
         Pu(i, j) = std::max(P(i, j).upper(), 0.0);
         Phu(i, j) = std::min(1.0, std::max(Phat(i, j).upper(), 0.0));
       }
+    // Head-space quantities for (E10): ‖v_l − v̄_i‖, ‖q_i‖, ‖k_j − κ_i‖ (κ_i any exact vectors).
+    const MidRad Vm = to_midrad(st.V[h]);
+    const Matrix omega_k = pair_dist_up(Vm, mul(Pm, Vm));
+    Matrix kap;
+    {
+      RoundingGuard nearest(Rounding::nearest);
+      kap = Pm.mid * K.mid;
+    }
+    const Matrix kdist = pair_dist_up(K, MidRad{kap, Matrix::Zero(kap.rows(), kap.cols())});
+    const Vector qn = row_norms_up(st.Q[h]);
+    const double av = tau(point_matrix(hd.Wv), norm2_upper(hd.Wv).value(), reg);
+    for (long i = 0; i < n; ++i) {
+      const long L = causal ? i + 1 : n;
+      double beta_k = av, qk = 0.0, dq = 0.0;
+      for (long k = 0; k < L; ++k) beta_k += pi(i, k) * omega_k(i, k);
+      for (long l = 0; l < L; ++l) {
+        const double theta = pi(i, l) * (omega_k(i, l) + av + beta_k) + Pu(i, l) * (av + beta_k);
+        const double pw = Pu(i, l) * omega_k(i, l);
+        Mv(i, l) = std::max(Mv(i, l), pi(i, l));
+        Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
+        qk += su * (theta * (kdist(i, l) + ak) + pw * ak);
+        const double pw2 = std::min(Phu(i, l) * (omega_k(i, l) + av + beta_k), pw + theta);  // >= ‖u'_il‖
+        Dv(i, l) = std::max(Dv(i, l), Phu(i, l));
+        Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
+        dq += su * (pw2 * (kdist(i, l) + ak));
+      }
+      Mq(i) = std::max(Mq(i), qk);
+      Dq(i) = std::max(Dq(i), dq);
+    }
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       // (E4) β_i >= ‖W_O(v̄'_i − v̄_i)‖.
@@ -198,27 +260,30 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       }
       beta += std::min(aov, pov);
       // (E5)–(E8) per block.
-      double diag = 0.0;
+      double diag = 0.0, ddiag = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(i, l) * (omega(i, l) + aov + beta) + Pu(i, l) * (aov + beta);  // ‖W_O Δu_il‖
         const double pw = Pu(i, l) * omega(i, l);                                               // ‖W_O u_il‖
         N(i, l) += pi(i, l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
+        const double pw2 = std::min(Phu(i, l) * (omega(i, l) + aov + beta), pw + theta);  // >= ‖W_O u'_il‖
+        D(i, l) += Phu(i, l) * mu + pw2 * (bn(i) + gam);
+        ddiag += pw2 * (gdist(i, l) + gamk);
       }
       N(i, i) += diag;
-      if (std::getenv("FO_DEBUG")) {
-        double nv = 0, nk = 0, nkk = 0;
-        for (long l = 0; l < L; ++l) {
-          const double theta = pi(i, l) * (omega(i, l) + aov + beta) + Pu(i, l) * (aov + beta);
-          nv += pi(i, l) * mu;
-          nk += theta * (bn(i) + gam) + Pu(i, l) * omega(i, l) * gam;
-        }
-        (void)nkk;
-        std::fprintf(stderr, "h%ld i%ld V %.3g K %.3g Q %.3g beta %.3g aov %.3g gam %.3g gamk %.3g bn %.3g mu %.3g\n", h, i, nv, nk, diag, beta, aov, gam, gamk, bn(i), mu);
-        for (long l = 0; l < L; ++l) std::fprintf(stderr, "   l%ld P %.4g pi %.3g omega %.3g gdist %.3g lam %.3g\n", l, Pu(i,l), pi(i,l), omega(i,l), gdist(i,l), phiG(l)+phiB(i)+second);
-      }
+      D(i, i) += ddiag;
     }
   }
+  for (long i = 0; i < n; ++i)
+    for (long l = 0; l < (causal ? i + 1 : n); ++l) {
+      double stacked = sw.o * (Mv(i, l) * sw.v + Mk(i, l) * sw.k);
+      if (l == i) stacked += sw.o * (Mq(i) * sw.q);
+      N(i, l) = std::min(N(i, l), stacked);
+      double dstacked = sw.o * (Dv(i, l) * sw.v + Dk(i, l) * sw.k);
+      if (l == i) dstacked += sw.o * (Dq(i) * sw.q);
+      D(i, l) = std::min(D(i, l), dstacked);
+    }
+  out.direct = norm2_upper_nonneg(D);
   out.excess = norm2_upper_nonneg(N);
   if (opt.mutation_halve) out.excess = UpperBound::proved(out.excess.value() / 2);
   out.seconds = since(t0);
@@ -296,16 +361,19 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
     UpwardScope up;
     const double uc = Uc.value() * (1.0 + 0x1p-40);  // the certificate's claim slack, also here
     const double e = ex.excess.value() * (1.0 + 1e-6) + uc * 1e-12;
-    b.upper = UpperBound::proved(uc + e);
+    const double direct = ex.direct.value() * (1.0 + 1e-6);
+    b.upper = UpperBound::proved(std::min(uc + e, direct));
     b.upper_evidence = UpperEvidence{"box-first-order", hint};
+    b.upper_evidence.direct = direct;
     b.upper_evidence.centre = centre;
     b.upper_evidence.centre_tier = centre_tier;
     b.upper_evidence.centre_upper = uc;
     b.upper_evidence.excess = e;
   }
-  b.upper_method = "first-order: ‖J(c)‖ by the " + centre_tier + " point tier + sup ‖J(X) − J(c)‖ <= " +
-                   std::to_string(ex.excess.value()) + " (logit change <= " +
-                   std::to_string(ex.max_logit_change) + ", docs/box.md)";
+  b.upper_method = "first-order: min(‖J(c)‖ by the " + centre_tier + " point tier + sup ‖J(X) − J(c)‖ <= " +
+                   std::to_string(ex.excess.value()) + ", block norms of J over the region " +
+                   std::to_string(ex.direct.value()) + ") (logit change <= " + std::to_string(ex.max_logit_change) +
+                   ", docs/box.md)";
   // Lower: the centre's witness, then candidates inside the region.
   const bool big = centre.size() > 4096;
   const std::vector<Witness> cands =

@@ -86,6 +86,7 @@ json upper_evidence(const Bracket& b, const Region& region) {
     j["centre_tier"] = b.upper_evidence.centre_tier;
     j["centre_upper"] = b.upper_evidence.centre_upper;
     j["excess"] = b.upper_evidence.excess;
+    j["direct"] = b.upper_evidence.direct;
   }
   return j;
 }
