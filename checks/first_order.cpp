@@ -171,7 +171,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     const double av = tau(exact(hd.Wv), norm2_upper(hd.Wv).value());
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      Vector pi(L), Pu(L), Phu(L);
+      Vector pi(L), Pu(L), Phu(L), lam(L);
       double beta = 0.0;
       for (long k = 0; k < L; ++k) {
         const double a = Phat(i, k).upper_up() + P.nlo(i, k);
@@ -179,9 +179,22 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         pi(k) = std::min(1.0, std::max({a, b, 0.0}));
         Pu(k) = std::max(P.hi(i, k), 0.0);
         Phu(k) = std::min(1.0, std::max(Phat(i, k).upper_up(), 0.0));
-        beta += pi(k) * omega(i, k);
+        lam(k) = phiG(k) + phiB(i) + second;
       }
-      beta += aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
+      // sup ‖Σ_k (P'_ik − P_ik) y_k‖ over ‖y_k‖ <= w_k with Σ_k P_ik y_k = 0: by |ΔP| <= π, by the
+      // convex hull (max w), and to first order (P' − P = Σ(c)Δs + remainder).
+      const double plam = Phu.dot(lam), pilam = pi.dot(lam);
+      auto spread = [&](const Matrix& w) {
+        double a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        for (long k = 0; k < L; ++k) {
+          const double rem = pi(k) * (lam(k) + plam) + Pu(k) * pilam;
+          a1 += pi(k) * w(i, k);
+          a2 = std::max(a2, w(i, k));
+          a3 += (Pu(k) * lam(k) + rem) * w(i, k);
+        }
+        return std::min({a1, a2, a3});
+      };
+      beta = spread(omega) + aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
       double diag = 0.0, ddiag = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(l) * (omega(i, l) + aov + beta) + Pu(l) * (aov + beta);
@@ -195,8 +208,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
       N(i, i) += diag;
       D(i, i) += ddiag;
       // Head space.
-      double bk = av, qk = 0.0, dq = 0.0;
-      for (long k = 0; k < L; ++k) bk += pi(k) * omk(i, k);
+      double bk = av + spread(omk), qk = 0.0, dq = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(l) * (omk(i, l) + av + bk) + Pu(l) * (av + bk);
         const double pw = Pu(l) * omk(i, l);

@@ -232,10 +232,30 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     const Matrix kdist = pair_dist_up(K, MidRad{kap, Matrix::Zero(kap.rows(), kap.cols())});
     const Vector qn = row_norms_up(st.Q[h]);
     const double av = tau(point_matrix(hd.Wv), norm2_upper(hd.Wv).value(), reg);
+    // (E4) sup ‖Σ_k (P'_ik − P_ik) y_k‖ for vectors with ‖y_k‖ <= w(i, k) centred at the weights
+    // (Σ_k P_ik y_k = 0): the least of Σ_k π_ik w_ik, max_k w_ik (P' is a convex combination) and
+    // the first-order form Σ_k (P_ik λ_ik + ρ_ik) w_ik (P' − P = Σ(c)Δs + ρ, and Σ(c)Δs weights
+    // centred vectors by P_ik Δs_ik), ρ_ik = π_ik (λ_ik + Σ_k' P̂_ik' λ_ik') + P_ik Σ_k' π_ik' λ_ik'.
+    auto spread = [&](long i, const Matrix& w) {
+      const long L = causal ? i + 1 : n;
+      double plam = 0.0, pilam = 0.0, by_pi = 0.0, lin = 0.0, mx = 0.0;
+      for (long k = 0; k < L; ++k) {
+        const double lam = phiG(k) + phiB(i) + second;
+        plam += Phu(i, k) * lam;
+        pilam += pi(i, k) * lam;
+      }
+      for (long k = 0; k < L; ++k) {
+        const double lam = phiG(k) + phiB(i) + second;
+        const double rho = pi(i, k) * (lam + plam) + Pu(i, k) * pilam;
+        by_pi += pi(i, k) * w(i, k);
+        lin += (Pu(i, k) * lam + rho) * w(i, k);
+        mx = std::max(mx, w(i, k));
+      }
+      return opt.mutation_ignore_softmax ? 0.0 : std::min({by_pi, lin, mx});
+    };
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      double beta_k = av, qk = 0.0, dq = 0.0;
-      for (long k = 0; k < L; ++k) beta_k += pi(i, k) * omega_k(i, k);
+      double beta_k = av + spread(i, omega_k), qk = 0.0, dq = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(i, l) * (omega_k(i, l) + av + beta_k) + Pu(i, l) * (av + beta_k);
         const double pw = Pu(i, l) * omega_k(i, l);
@@ -253,11 +273,8 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       // (E4) β_i >= ‖W_O(v̄'_i − v̄_i)‖.
-      double beta = 0.0, pov = 0.0;
-      for (long k = 0; k < L; ++k) {
-        beta += pi(i, k) * omega(i, k);
-        pov += Phu(i, k) * aov;
-      }
+      double beta = spread(i, omega), pov = 0.0;
+      for (long k = 0; k < L; ++k) pov += Phu(i, k) * aov;
       beta += std::min(aov, pov);
       // (E5)–(E8) per block.
       double diag = 0.0, ddiag = 0.0;
