@@ -137,7 +137,41 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
       gk = mP * mG;  // any exact centres g_i are valid
     }
     const Matrix gdist = distances(G, exact(gk));
-    const Vector phiG = phi(G), phiB = phi(B);
+    const Vector phiB = phi(B);
+    // Row shifts leave the softmax unchanged: only φ(G_j − g_i) enters the logit change.
+    Matrix LG(n, n);
+    {
+      Matrix mG, rG;
+      mid_rad(G, mG, rG);
+      if (l2) {
+        LG = gdist * rho;
+      } else if (n <= 256) {
+        for (long i = 0; i < n; ++i)
+          for (long j = 0; j < n; ++j) {
+            double t = 0.0;
+            for (long a = 0; a < mG.cols(); ++a) t += (std::max(mG(j, a) - gk(i, a), gk(i, a) - mG(j, a)) + rG(j, a)) * r(a);
+            LG(i, j) = t;
+          }
+      } else {
+        Vector gbar;
+        {
+          RoundingGuard nearest(Rounding::nearest);
+          gbar = mG.colwise().mean().transpose();
+        }
+        Vector toj(n), toi(n);
+        for (long j = 0; j < n; ++j) {
+          double t = 0.0, u = 0.0;
+          for (long a = 0; a < mG.cols(); ++a) {
+            t += (std::max(mG(j, a) - gbar(a), gbar(a) - mG(j, a)) + rG(j, a)) * r(a);
+            u += std::max(gk(j, a) - gbar(a), gbar(a) - gk(j, a)) * r(a);
+          }
+          toj(j) = t;
+          toi(j) = u;
+        }
+        for (long i = 0; i < n; ++i)
+          for (long j = 0; j < n; ++j) LG(i, j) = toj(j) + toi(i);
+      }
+    }
     const double second = su * (aq * ak);
     HiLo S = times(st.Q[h], transpose(st.K[h]));
     scale(S, sl, su);
@@ -146,7 +180,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
       MpPrecision prec(64);
       for (long i = 0; i < n; ++i)
         for (long j = 0; j < n; ++j) {
-          const double lam = phiG(j) + phiB(i) + second;
+          const double lam = LG(i, j) + phiB(i) + second;
           const double hi = S.hi(i, j) + lam, nlo = S.nlo(i, j) + lam;  // both upward
           Shat(i, j) = MpInterval::hull(-nlo, hi);
         }
@@ -179,7 +213,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         pi(k) = std::min(1.0, std::max({a, b, 0.0}));
         Pu(k) = std::max(P.hi(i, k), 0.0);
         Phu(k) = std::min(1.0, std::max(Phat(i, k).upper_up(), 0.0));
-        lam(k) = phiG(k) + phiB(i) + second;
+        lam(k) = LG(i, k) + phiB(i) + second;
       }
       // sup ‖Σ_k (P'_ik − P_ik) y_k‖ over ‖y_k‖ <= w_k with Σ_k P_ik y_k = 0: by |ΔP| <= π, by the
       // convex hull (max w), and to first order (P' − P = Σ(c)Δs + remainder).

@@ -197,7 +197,44 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     }
     const Matrix gdist = pair_dist_up(G, MidRad{gk, Matrix::Zero(gk.rows(), gk.cols())});  // ‖G_j − g_i‖
     // (E1) logit change: |Δs_ij| <= φ(G_j) + φ(B_i) + s aq ak.
-    const Vector phiG = phi_rows(F.G[h], reg), phiB = phi_rows(F.B[h], reg);
+    const Vector phiB = phi_rows(F.B[h], reg);
+    // The softmax is invariant under a shift of each row's logits: with the shift δ_i·g_i,
+    // Δs_ij − δ_i·g_i = δ_i·(G_j − g_i) + δ_j·B_i + s (W_Q δ_i)·(W_K δ_j), so only the keys'
+    // spread around g_i counts. LG(i, j) >= φ(G_j − g_i) (exact for n <= 256 or balls; beyond, through
+    // a common float centre ḡ: φ(G_j − ḡ) + φ(ḡ − g_i)).
+    Matrix LG(n, n);
+    if (reg.l2()) {
+      LG = gdist * reg.rho;
+    } else if (n <= 256) {
+      for (long i = 0; i < n; ++i)
+        for (long j = 0; j < n; ++j) {
+          double t = 0.0;
+          for (long a = 0; a < G.mid.cols(); ++a) {
+            const double x = G.mid(j, a), y = gk(i, a);
+            t += ((x >= y ? x - y : y - x) + G.rad(j, a)) * reg.r(a);
+          }
+          LG(i, j) = t;
+        }
+    } else {
+      Vector gbar;
+      {
+        RoundingGuard nearest(Rounding::nearest);
+        gbar = G.mid.colwise().mean().transpose();
+      }
+      Vector toj(n), toi(n);
+      for (long j = 0; j < n; ++j) {
+        double t = 0.0, u = 0.0;
+        for (long a = 0; a < G.mid.cols(); ++a) {
+          const double x = G.mid(j, a), y = gbar(a), z = gk(j, a);
+          t += ((x >= y ? x - y : y - x) + G.rad(j, a)) * reg.r(a);
+          u += (z >= y ? z - y : y - z) * reg.r(a);
+        }
+        toj(j) = t;
+        toi(j) = u;
+      }
+      for (long i = 0; i < n; ++i)
+        for (long j = 0; j < n; ++j) LG(i, j) = toj(j) + toi(i);
+    }
     const double second = opt.mutation_drop_second_order ? 0.0 : su * aq * ak;
     // Centre logits s·q_i·k_j, enclosed, then widened by λ.
     const MidRad Q = to_midrad(st.Q[h]), K = to_midrad(st.K[h]);
@@ -206,7 +243,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     double lam_max = 0.0;
     for (long i = 0; i < n; ++i)
       for (long j = 0; j < n; ++j) {
-        const double lam = phiG(j) + phiB(i) + second;
+        const double lam = LG(i, j) + phiB(i) + second;
         if (!causal || j <= i) lam_max = std::max(lam_max, lam);
         Shat(i, j) = s * S(i, j) + hull(-lam, lam);
       }
@@ -240,12 +277,12 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       const long L = causal ? i + 1 : n;
       double plam = 0.0, pilam = 0.0, by_pi = 0.0, lin = 0.0, mx = 0.0;
       for (long k = 0; k < L; ++k) {
-        const double lam = phiG(k) + phiB(i) + second;
+        const double lam = LG(i, k) + phiB(i) + second;
         plam += Phu(i, k) * lam;
         pilam += pi(i, k) * lam;
       }
       for (long k = 0; k < L; ++k) {
-        const double lam = phiG(k) + phiB(i) + second;
+        const double lam = LG(i, k) + phiB(i) + second;
         const double rho = pi(i, k) * (lam + plam) + Pu(i, k) * pilam;
         by_pi += pi(i, k) * w(i, k);
         lin += (Pu(i, k) * lam + rho) * w(i, k);
