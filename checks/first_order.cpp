@@ -229,23 +229,32 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         return std::min({a1, a2, a3});
       };
       beta = spread(omega) + aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
-      double diag = 0.0, ddiag = 0.0;
+      // The query term sums over keys: also by Σ_l |ΔP_il| <= 2 and Σ_l P'_il = 1 (f >= ‖W_O w'‖ ‖G' − g‖).
+      double diag = 0.0, ddiag = 0.0, dpi = 0.0, drest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(l) * (omega(i, l) + aov + beta) + Pu(l) * (aov + beta);
         const double pw = Pu(l) * omega(i, l);
+        const double f = (omega(i, l) + aov + beta) * (gdist(i, l) + gamk);
         N(i, l) += pi(l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
+        dpi += pi(l) * f;
+        drest += Pu(l) * (aov + beta) * (gdist(i, l) + gamk) + pw * gamk;
+        fmax = std::max(fmax, f);
         const double pw2 = std::min(Phu(l) * (omega(i, l) + aov + beta), pw + theta);
         D(i, l) += Phu(l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
-      N(i, i) += diag;
-      D(i, i) += ddiag;
+      N(i, i) += std::min(diag, std::min(dpi, 2.0 * fmax) + drest);
+      D(i, i) += std::min(ddiag, fmax);
       // Head space.
-      double bk = av + spread(omk), qk = 0.0, dq = 0.0;
+      double bk = av + spread(omk), qk = 0.0, dq = 0.0, qpi = 0.0, qrest = 0.0, gmax = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(l) * (omk(i, l) + av + bk) + Pu(l) * (av + bk);
         const double pw = Pu(l) * omk(i, l);
+        const double f = (omk(i, l) + av + bk) * (kdist(i, l) + ak);
+        qpi += pi(l) * f;
+        qrest += Pu(l) * (av + bk) * (kdist(i, l) + ak) + pw * ak;
+        gmax = std::max(gmax, f);
         const double pw2 = std::min(Phu(l) * (omk(i, l) + av + bk), pw + theta);
         Mv(i, l) = std::max(Mv(i, l), pi(l));
         Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
@@ -254,6 +263,8 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
         dq += su * (pw2 * (kdist(i, l) + ak));
       }
+      qk = std::min(qk, su * (std::min(qpi, 2.0 * gmax) + qrest));
+      dq = std::min(dq, su * gmax);
       Mq(i) = std::max(Mq(i), qk);
       Dq(i) = std::max(Dq(i), dq);
     }

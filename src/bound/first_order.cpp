@@ -292,18 +292,25 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     };
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      double beta_k = av + spread(i, omega_k), qk = 0.0, dq = 0.0;
+      double beta_k = av + spread(i, omega_k), qk = 0.0, dq = 0.0, qk_pi = 0.0, qk_rest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(i, l) * (omega_k(i, l) + av + beta_k) + Pu(i, l) * (av + beta_k);
         const double pw = Pu(i, l) * omega_k(i, l);
+        const double f = (omega_k(i, l) + av + beta_k) * (kdist(i, l) + ak);  // >= ‖w'_il‖ ‖k'_l − κ_i‖
         Mv(i, l) = std::max(Mv(i, l), pi(i, l));
         Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
         qk += su * (theta * (kdist(i, l) + ak) + pw * ak);
+        qk_pi += pi(i, l) * f;
+        qk_rest += Pu(i, l) * (av + beta_k) * (kdist(i, l) + ak) + pw * ak;
+        fmax = std::max(fmax, f);
         const double pw2 = std::min(Phu(i, l) * (omega_k(i, l) + av + beta_k), pw + theta);  // >= ‖u'_il‖
         Dv(i, l) = std::max(Dv(i, l), Phu(i, l));
         Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
         dq += su * (pw2 * (kdist(i, l) + ak));
       }
+      // (E8') Σ_l |ΔP_il| <= 2 and Σ_l P'_il = 1 in the query term's sum over keys.
+      qk = std::min(qk, su * (std::min(qk_pi, 2.0 * fmax) + qk_rest));
+      dq = std::min(dq, su * fmax);
       Mq(i) = std::max(Mq(i), qk);
       Dq(i) = std::max(Dq(i), dq);
     }
@@ -314,18 +321,23 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       for (long k = 0; k < L; ++k) pov += Phu(i, k) * aov;
       beta += std::min(aov, pov);
       // (E5)–(E8) per block.
-      double diag = 0.0, ddiag = 0.0;
+      double diag = 0.0, ddiag = 0.0, d_pi = 0.0, d_rest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
         const double theta = pi(i, l) * (omega(i, l) + aov + beta) + Pu(i, l) * (aov + beta);  // ‖W_O Δu_il‖
         const double pw = Pu(i, l) * omega(i, l);                                               // ‖W_O u_il‖
+        const double f = (omega(i, l) + aov + beta) * (gdist(i, l) + gamk);  // >= ‖W_O w'_il‖ ‖G'_l − g_i‖
         N(i, l) += pi(i, l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
+        d_pi += pi(i, l) * f;
+        d_rest += Pu(i, l) * (aov + beta) * (gdist(i, l) + gamk) + pw * gamk;
+        fmax = std::max(fmax, f);
         const double pw2 = std::min(Phu(i, l) * (omega(i, l) + aov + beta), pw + theta);  // >= ‖W_O u'_il‖
         D(i, l) += Phu(i, l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
-      N(i, i) += diag;
-      D(i, i) += ddiag;
+      // (E8') Σ_l |ΔP_il| <= 2 (both rows are probability vectors) and Σ_l P'_il = 1.
+      N(i, i) += std::min(diag, std::min(d_pi, 2.0 * fmax) + d_rest);
+      D(i, i) += std::min(ddiag, fmax);
     }
   }
   for (long i = 0; i < n; ++i)
