@@ -89,6 +89,9 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     return std::min(by_norm, std::sqrt(phi(W).squaredNorm()));
   };
   Matrix N = Matrix::Zero(n, n), D = Matrix::Zero(n, n);
+  // Value + query parts by block norms, the key part row by row (Cauchy–Schwarz, Σ_l P'² <= 1).
+  Matrix Dvq = Matrix::Zero(n, n);
+  Vector Kcs = Vector::Zero(n);
   // Heads kept together (docs/box.md (E10), (E11)): maxima over heads in head space.
   Matrix Mv = Matrix::Zero(n, n), Mk = Matrix::Zero(n, n), Dv = Matrix::Zero(n, n), Dk = Matrix::Zero(n, n);
   Vector Mq = Vector::Zero(n), Dq = Vector::Zero(n);
@@ -246,6 +249,13 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
       }
       N(i, i) += std::min(diag, std::min(dpi, 2.0 * fmax) + drest);
       D(i, i) += std::min(ddiag, fmax);
+      double wmax = 0.0;
+      for (long l = 0; l < L; ++l) {
+        Dvq(i, l) += Phu(l) * mu;
+        wmax = std::max(wmax, omega(i, l) + aov + beta);
+      }
+      Dvq(i, i) += std::min(ddiag, fmax);
+      Kcs(i) += (bn(i) + gam) * wmax;
       // Head space.
       double bk = av + spread(omk), qk = 0.0, dq = 0.0, qpi = 0.0, qrest = 0.0, gmax = 0.0;
       for (long l = 0; l < L; ++l) {
@@ -281,7 +291,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     }
   FirstOrderCheck out;
   out.excess = norm2_upper_nonneg(N).value();
-  out.direct = norm2_upper_nonneg(D).value();
+  out.direct = std::min(norm2_upper_nonneg(D).value(), norm2_upper_nonneg(Dvq).value() + std::sqrt(Kcs.squaredNorm()));
   return out;
 }
 

@@ -163,6 +163,10 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
   // (E11): the same block norms for J(X) itself (not its change), per head summed and stacked.
   Matrix D = Matrix::Zero(n, n), Dv = Matrix::Zero(n, n), Dk = Matrix::Zero(n, n);
   Vector Dq = Vector::Zero(n);
+  // (E11'): J(X) = (value + query part) + key part, the key part's row i bounded as an operator
+  // by Cauchy–Schwarz and Σ_l P'_il² <= 1: ‖Σ_l (W_O u'_il) B'_iᵀ ẋ_l‖ <= ‖B'_i‖ max_l ‖W_O w'_il‖ ‖ẋ‖.
+  Matrix Dvq = Matrix::Zero(n, n);
+  Vector Kcs = Vector::Zero(n);
   const StackedWeightNorms sw = stacked_weight_norms(layer);
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[h];
@@ -338,6 +342,13 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       // (E8') Σ_l |ΔP_il| <= 2 (both rows are probability vectors) and Σ_l P'_il = 1.
       N(i, i) += std::min(diag, std::min(d_pi, 2.0 * fmax) + d_rest);
       D(i, i) += std::min(ddiag, fmax);
+      double wmax = 0.0;
+      for (long l = 0; l < L; ++l) {
+        Dvq(i, l) += Phu(i, l) * mu;
+        wmax = std::max(wmax, omega(i, l) + aov + beta);
+      }
+      Dvq(i, i) += std::min(ddiag, fmax);
+      Kcs(i) += (bn(i) + gam) * wmax;
     }
   }
   for (long i = 0; i < n; ++i)
@@ -350,6 +361,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       D(i, l) = std::min(D(i, l), dstacked);
     }
   out.direct = norm2_upper_nonneg(D);
+  out.direct = min(out.direct, UpperBound::proved(norm2_upper_nonneg(Dvq).value() + std::sqrt(Kcs.squaredNorm())));
   out.excess = norm2_upper_nonneg(N);
   if (opt.mutation_halve) out.excess = UpperBound::proved(out.excess.value() / 2);
   out.seconds = since(t0);
