@@ -15,8 +15,6 @@
 #include <cmath>
 #include <random>
 #include <thread>
-#include <cstdio>
-#include <cstdlib>
 
 #include "bound/bound.hpp"
 #include "linalg/linalg.hpp"
@@ -467,22 +465,6 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
       b.lower_method = "witness: " + w.name + ", ‖J(X)v‖/‖v‖ by interval JVP";
       b.estimate = Estimate(approx::jacobian_norm(layer, w.X, 100, 1e-10, &w.dir).sigma.value());
     }
-  }
-  if (std::getenv("FO_DEBUG") && b.witness) {
-    RoundingGuard nearest(Rounding::nearest);
-    const Matrix& X = b.witness->X;
-    const long n = X.rows(), d = X.cols();
-    const auto sx = forward<double>(layer, X), sc = forward<double>(layer, centre);
-    auto mv = [&](const Vector& v) {
-      const Matrix V = unflatten<double>(v, n, d);
-      return Vector(flatten<double>(jvp<double>(layer, sx, V)) - flatten<double>(jvp<double>(layer, sc, V)));
-    };
-    auto mtv = [&](const Vector& u) {
-      const Matrix U = unflatten<double>(u, n, d);
-      return Vector(flatten<double>(vjp<double>(layer, sx, U)) - flatten<double>(vjp<double>(layer, sc, U)));
-    };
-    const auto t = approx::top_singular(mv, mtv, n * d, 200, 1e-8);
-    std::fprintf(stderr, "FO_DEBUG ||J(X)-J(c)|| at the witness ~ %.6g, excess %.6g\n", t.sigma.value(), ex.excess.value());
   }
   b.budget_exhausted = !b.meets(opt.tol);
   b.seconds = since(t0);
