@@ -199,6 +199,42 @@ TEST(FirstOrder, CheckerReDerivesTheSameExcess) {
   }
 }
 
+TEST(FirstOrder, CheckerAgreesBeyondTheExactPairLimit) {
+  // n > 256: the logit spread goes through one common centre (both sides), and the containment
+  // still holds at random points (a cheap d = 2 layer).
+  std::mt19937_64 rng(seed(7107));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.heads = 2;
+  sp.dk = 2;
+  sp.dv = 2;
+  sp.mask = Mask::causal;
+  const AttentionLayer L = random_layer(sp, rng);
+  const Matrix c = random_tokens(300, 2, 1.0, rng);
+  const Box box = Box::around(c, 1e-3);
+  const FirstOrderRegion reg = FirstOrderRegion::box(box, c);
+  const FirstOrderExcess ex = first_order_excess(L, reg);
+  const check::FirstOrderCheck ck = check::first_order_excess_check(L, c, reg.r, 0.0, false);
+  EXPECT_NEAR(ck.excess / ex.excess.value(), 1.0, 1e-7);
+  EXPECT_NEAR(ck.direct / ex.direct.value(), 1.0, 1e-7);
+  for (int p = 0; p < 3; ++p) {
+    const Matrix X = random_point_in(box, rng);
+    RoundingGuard nearest(Rounding::nearest);
+    const auto sx = forward<double>(L, X), sc = forward<double>(L, c);
+    const long N = X.size();
+    auto mv = [&](const Vector& v) {
+      const Matrix V = unflatten<double>(v, 300, 2);
+      return Vector(flatten<double>(jvp<double>(L, sx, V)) - flatten<double>(jvp<double>(L, sc, V)));
+    };
+    auto mtv = [&](const Vector& u) {
+      const Matrix U = unflatten<double>(u, 300, 2);
+      return Vector(flatten<double>(vjp<double>(L, sx, U)) - flatten<double>(vjp<double>(L, sc, U)));
+    };
+    // A float estimate only (no MPFI at this size): a sanity check that the bound is not below it.
+    EXPECT_LE(approx::top_singular(mv, mtv, N, 100, 1e-10).sigma.value(), ex.excess.value());
+  }
+}
+
 // ---- certificates ------------------------------------------------------------------------------
 
 namespace {
