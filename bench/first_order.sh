@@ -61,7 +61,9 @@ run() {  # n centre region size args...
   rm -f "$cert"
   /usr/bin/time -f "%e %M" -o "$TMP/time" "$BUILD/attnbound" certify --model "$MODEL" "$@" --tol 1e-9 \
     --time-limit "$LIMIT" --json --cert "$cert" >"$out" 2>"$TMP/err" || true
-  read -r secs kb <"$TMP/time" || { secs=nan; kb=0; }
+  # /usr/bin/time writes "Command exited with non-zero status N" first when the exit code is not 0
+  # (3: the bracket did not reach --tol, as expected here); the numbers are on the last line.
+  read -r secs kb < <(tail -n 1 "$TMP/time") || { secs=nan; kb=0; }
   local lo up
   lo=$(json_num "$out" lower); up=$(json_num "$out" upper)
   local ratio
