@@ -208,8 +208,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     const double av = tau(exact(hd.Wv), norm2_upper(hd.Wv).value());
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      Vector pi(L), Pu(L), Phu(L), lam(L);
-      double beta = 0.0;
+      Vector pi(L), Pu(L), Phu(L), lam(L), sat(L);
       for (long k = 0; k < L; ++k) {
         const double a = Phat(i, k).upper_up() + P.nlo(i, k);
         const double b = P.hi(i, k) + (-Phat(i, k).lower_down());
@@ -217,6 +216,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         Pu(k) = std::max(P.hi(i, k), 0.0);
         Phu(k) = std::min(1.0, std::max(Phat(i, k).upper_up(), 0.0));
         lam(k) = LG(i, k) + phiB(i) + second;
+        sat(k) = 1.0 - std::max(0.0, Phat(i, k).lower_down());  // >= 1 − P'_ik
       }
       // sup ‖Σ_k (P'_ik − P_ik) y_k‖ over ‖y_k‖ <= w_k with Σ_k P_ik y_k = 0: by |ΔP| <= π, by the
       // convex hull (max w), and to first order (P' − P = Σ(c)Δs + remainder).
@@ -231,19 +231,21 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         }
         return std::min({a1, a2, a3});
       };
-      beta = spread(omega) + aov;  // Σ_k P'_ik ‖W_O W_V δ_k‖ <= aov
+      // ‖W_O Δw_il‖ <= Σ_k P'_ik ‖W_O W_V (δ_l − δ_k)‖ + spread <= 2 a_OV (1 − P'_il) + spread.
+      const double spo = spread(omega);
+      auto dwo = [&](long l) { return 2.0 * aov * sat(l) + spo; };
       // The query term sums over keys: also by Σ_l |ΔP_il| <= 2 and Σ_l P'_il = 1 (f >= ‖W_O w'‖ ‖G' − g‖).
       double diag = 0.0, ddiag = 0.0, dpi = 0.0, drest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
-        const double theta = pi(l) * (omega(i, l) + aov + beta) + Pu(l) * (aov + beta);
+        const double theta = pi(l) * (omega(i, l) + dwo(l)) + Pu(l) * dwo(l);
         const double pw = Pu(l) * omega(i, l);
-        const double f = (omega(i, l) + aov + beta) * (gdist(i, l) + gamk);
+        const double f = (omega(i, l) + dwo(l)) * (gdist(i, l) + gamk);
         N(i, l) += pi(l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
         dpi += pi(l) * f;
-        drest += Pu(l) * (aov + beta) * (gdist(i, l) + gamk) + pw * gamk;
+        drest += Pu(l) * dwo(l) * (gdist(i, l) + gamk) + pw * gamk;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(l) * (omega(i, l) + aov + beta), pw + theta);
+        const double pw2 = std::min(Phu(l) * (omega(i, l) + dwo(l)), pw + theta);
         D(i, l) += Phu(l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
@@ -252,20 +254,22 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
         Dvq(i, l) += Phu(l) * mu;
-        wmax = std::max(wmax, omega(i, l) + aov + beta);
+        wmax = std::max(wmax, omega(i, l) + dwo(l));
       }
       Dvq(i, i) += std::min(ddiag, fmax);
       Kcs(i) += (bn(i) + gam) * wmax;
       // Head space.
-      double bk = av + spread(omk), qk = 0.0, dq = 0.0, qpi = 0.0, qrest = 0.0, gmax = 0.0;
+      const double spk = spread(omk);
+      double qk = 0.0, dq = 0.0, qpi = 0.0, qrest = 0.0, gmax = 0.0;
       for (long l = 0; l < L; ++l) {
-        const double theta = pi(l) * (omk(i, l) + av + bk) + Pu(l) * (av + bk);
+        const double dwk = 2.0 * av * sat(l) + spk;
+        const double theta = pi(l) * (omk(i, l) + dwk) + Pu(l) * dwk;
         const double pw = Pu(l) * omk(i, l);
-        const double f = (omk(i, l) + av + bk) * (kdist(i, l) + ak);
+        const double f = (omk(i, l) + dwk) * (kdist(i, l) + ak);
         qpi += pi(l) * f;
-        qrest += Pu(l) * (av + bk) * (kdist(i, l) + ak) + pw * ak;
+        qrest += Pu(l) * dwk * (kdist(i, l) + ak) + pw * ak;
         gmax = std::max(gmax, f);
-        const double pw2 = std::min(Phu(l) * (omk(i, l) + av + bk), pw + theta);
+        const double pw2 = std::min(Phu(l) * (omk(i, l) + dwk), pw + theta);
         Mv(i, l) = std::max(Mv(i, l), pi(l));
         Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
         qk += su * (theta * (kdist(i, l) + ak) + pw * ak);

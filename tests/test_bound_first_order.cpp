@@ -194,8 +194,10 @@ TEST(FirstOrder, CheckerReDerivesTheSameExcess) {
     const FirstOrderRegion reg = region_of(cs);
     const FirstOrderExcess ex = first_order_excess(cs.L, reg);
     const check::FirstOrderCheck ck = check::first_order_excess_check(cs.L, reg.c, reg.r, reg.rho, reg.l2());
-    EXPECT_NEAR(ck.excess / ex.excess.value(), 1.0, 1e-7) << "trial " << trial;
-    EXPECT_NEAR(ck.direct / ex.direct.value(), 1.0, 1e-7) << "trial " << trial;
+    // Relative agreement, up to the absolute rounding noise of near-coincident tokens (√u‖U‖ in the
+    // distances), which the engine's recorded margin (1e-6 relative + 1e-6‖J(c)‖) covers.
+    EXPECT_NEAR(ck.excess, ex.excess.value(), 1e-7 * ex.excess.value() + 1e-7) << "trial " << trial;
+    EXPECT_NEAR(ck.direct, ex.direct.value(), 1e-7 * ex.direct.value() + 1e-7) << "trial " << trial;
   }
 }
 

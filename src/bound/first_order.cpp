@@ -294,18 +294,21 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     };
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
-      double beta_k = av + spread(i, omega_k), qk = 0.0, dq = 0.0, qk_pi = 0.0, qk_rest = 0.0, fmax = 0.0;
+      const double spread_k = spread(i, omega_k);
+      double qk = 0.0, dq = 0.0, qk_pi = 0.0, qk_rest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
-        const double theta = pi(i, l) * (omega_k(i, l) + av + beta_k) + Pu(i, l) * (av + beta_k);
+        // (E5') ‖Δw_il‖ <= 2 τ(W_V)(1 − inf P'_il) + spread (see below, W_O space).
+        const double dw = 2.0 * av * (1.0 - std::max(0.0, Phat(i, l).lower())) + spread_k;
+        const double theta = pi(i, l) * (omega_k(i, l) + dw) + Pu(i, l) * dw;
         const double pw = Pu(i, l) * omega_k(i, l);
-        const double f = (omega_k(i, l) + av + beta_k) * (kdist(i, l) + ak);  // >= ‖w'_il‖ ‖k'_l − κ_i‖
+        const double f = (omega_k(i, l) + dw) * (kdist(i, l) + ak);  // >= ‖w'_il‖ ‖k'_l − κ_i‖
         Mv(i, l) = std::max(Mv(i, l), pi(i, l));
         Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
         qk += su * (theta * (kdist(i, l) + ak) + pw * ak);
         qk_pi += pi(i, l) * f;
-        qk_rest += Pu(i, l) * (av + beta_k) * (kdist(i, l) + ak) + pw * ak;
+        qk_rest += Pu(i, l) * dw * (kdist(i, l) + ak) + pw * ak;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(i, l) * (omega_k(i, l) + av + beta_k), pw + theta);  // >= ‖u'_il‖
+        const double pw2 = std::min(Phu(i, l) * (omega_k(i, l) + dw), pw + theta);  // >= ‖u'_il‖
         Dv(i, l) = std::max(Dv(i, l), Phu(i, l));
         Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
         dq += su * (pw2 * (kdist(i, l) + ak));
@@ -319,21 +322,22 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       // (E4) β_i >= ‖W_O(v̄'_i − v̄_i)‖.
-      double beta = spread(i, omega), pov = 0.0;
-      for (long k = 0; k < L; ++k) pov += Phu(i, k) * aov;
-      beta += std::min(aov, pov);
+      const double spread_o = spread(i, omega);
       // (E5)–(E8) per block.
       double diag = 0.0, ddiag = 0.0, d_pi = 0.0, d_rest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
-        const double theta = pi(i, l) * (omega(i, l) + aov + beta) + Pu(i, l) * (aov + beta);  // ‖W_O Δu_il‖
-        const double pw = Pu(i, l) * omega(i, l);                                               // ‖W_O u_il‖
-        const double f = (omega(i, l) + aov + beta) * (gdist(i, l) + gamk);  // >= ‖W_O w'_il‖ ‖G'_l − g_i‖
+        // (E5') W_O Δw_il = Σ_k P'_ik W_O W_V (δ_l − δ_k) − Σ_k (P'_ik − P_ik)(U_k − Ū_i): norm
+        // <= 2 a_OV (1 − inf P'_il) + spread (small where the row is saturated on l).
+        const double dw = 2.0 * aov * (1.0 - std::max(0.0, Phat(i, l).lower())) + spread_o;
+        const double theta = pi(i, l) * (omega(i, l) + dw) + Pu(i, l) * dw;  // ‖W_O Δu_il‖
+        const double pw = Pu(i, l) * omega(i, l);                             // ‖W_O u_il‖
+        const double f = (omega(i, l) + dw) * (gdist(i, l) + gamk);  // >= ‖W_O w'_il‖ ‖G'_l − g_i‖
         N(i, l) += pi(i, l) * mu + theta * (bn(i) + gam) + pw * gam;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
         d_pi += pi(i, l) * f;
-        d_rest += Pu(i, l) * (aov + beta) * (gdist(i, l) + gamk) + pw * gamk;
+        d_rest += Pu(i, l) * dw * (gdist(i, l) + gamk) + pw * gamk;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(i, l) * (omega(i, l) + aov + beta), pw + theta);  // >= ‖W_O u'_il‖
+        const double pw2 = std::min(Phu(i, l) * (omega(i, l) + dw), pw + theta);  // >= ‖W_O u'_il‖
         D(i, l) += Phu(i, l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
@@ -343,7 +347,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
         Dvq(i, l) += Phu(i, l) * mu;
-        wmax = std::max(wmax, omega(i, l) + aov + beta);
+        wmax = std::max(wmax, omega(i, l) + 2.0 * aov * (1.0 - std::max(0.0, Phat(i, l).lower())) + spread_o);
       }
       Dvq(i, i) += std::min(ddiag, fmax);
       Kcs(i) += (bn(i) + gam) * wmax;
@@ -432,11 +436,12 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
   const FirstOrderExcess ex = first_order_excess(layer, reg, fo);
   {
     // The recorded numbers carry margins (still upper bounds: ‖J(c)‖ by the claim slack 2^-40,
-    // the excess by 1e-6 relative plus 1e-12‖J(c)‖) so that the checker's independent
+    // the excess by 1e-6 relative plus 1e-6‖J(c)‖: the pairwise distances carry absolute
+    // rounding noise of order √u‖U‖ where tokens nearly coincide) so that the checker's independent
     // re-derivation, rounded differently (its softmax is MPFI), stays below them.
     UpwardScope up;
     const double uc = Uc.value() * (1.0 + 0x1p-40);  // the certificate's claim slack, also here
-    const double e = ex.excess.value() * (1.0 + 1e-6) + uc * 1e-12;
+    const double e = ex.excess.value() * (1.0 + 1e-6) + uc * 1e-6;
     const double direct = ex.direct.value() * (1.0 + 1e-6);
     b.upper = UpperBound::proved(std::min(uc + e, direct));
     b.upper_evidence = UpperEvidence{"box-first-order", hint};
