@@ -63,6 +63,8 @@ void check_region(const Certificate& c, const AttentionLayer& layer, std::vector
       for (long a = 0; a < c.d; ++a)
         if (!(c.box.lo(i, a) <= c.box.hi(i, a)))
           throw Invalid("region box is empty: lo > hi at entry (" + std::to_string(i) + ", " + std::to_string(a) + ")");
+  if (c.kind == Certificate::Kind::l2 && !(c.rho > 0 && std::isfinite(c.rho)))
+    throw Invalid("region rho = " + dec(c.rho) + " is not a positive finite number");
   if (c.kind == Certificate::Kind::ball) {
     if (!(c.R > 0)) throw Invalid("region radius R = " + dec(c.R) + " is not positive");
     if (c.R_from_norm) {
@@ -188,6 +190,50 @@ void check_partition(const Certificate& c, const AttentionLayer& layer, double U
   notes.push_back(summary);
 }
 
+/// Tier box-first-order (docs/box.md): ‖J(c)‖ <= centre_upper by the point tier's own rule, the
+/// excess re-derived independently (first_order_excess_check), and centre_upper + excess' <= U.
+std::string prove_first_order_upper(const Certificate& c, const AttentionLayer& layer, double U, JacobianCache& cache) {
+  if (c.kind != Certificate::Kind::box && c.kind != Certificate::Kind::l2)
+    throw Invalid("box-first-order evidence needs a box or l2 region");
+  const Matrix& x0 = c.fo_centre;
+  Vector r;
+  if (c.kind == Certificate::Kind::box) {
+    require_inside_region(c, x0, "first-order centre");
+    // r_a >= |x_ia − c_ia| over the box, for every token (upward rounding).
+    UpwardScope up;
+    r = Vector::Zero(c.d);
+    for (long i = 0; i < c.n; ++i)
+      for (long a = 0; a < c.d; ++a)
+        r(a) = std::max({r(a), x0(i, a) - c.box.lo(i, a), c.box.hi(i, a) - x0(i, a)});
+  } else if (x0 != c.center) {
+    throw Invalid("first-order centre is not the l2 region's centre");
+  }
+  const double Uc = c.fo_centre_upper;
+  if (!(Uc >= 0) || !std::isfinite(Uc)) throw Invalid("first-order centre_upper is not a finite number >= 0");
+  const FirstOrderCheck fo = first_order_excess_check(layer, x0, r, c.rho, c.kind == Certificate::Kind::l2);
+  if (fo.direct <= U)
+    return "first order: block norms of J over the region <= " + dec(fo.direct) +
+           " re-derived (directed rounding, MPFI softmax) <= claim";
+  std::string how;
+  if (c.fo_centre_tier == "dense") {
+    how = prove_box_upper(layer, CBox{x0, x0}, c.hint, "dense", Uc, &cache);
+  } else if (c.fo_centre_tier == "structured") {
+    how = prove_structured_upper(layer, x0, Uc);
+  } else {
+    throw Invalid("first-order centre tier \"" + c.fo_centre_tier.substr(0, 40) + "\" is not supported");
+  }
+  double total;
+  {
+    UpwardScope up;
+    total = Uc + fo.excess;
+  }
+  if (!(total <= U))
+    throw Invalid("upper claim not re-derived (box-first-order): ‖J(c)‖ <= " + dec(Uc) + " plus re-derived excess " +
+                  dec(fo.excess) + " exceeds the claim " + dec(U));
+  return "first order: ‖J(c)‖ <= " + dec(Uc) + " (" + how + "), sup ‖J(X) − J(c)‖ <= " + dec(fo.excess) +
+         " re-derived (directed rounding, MPFI softmax), sum <= claim";
+}
+
 void check_upper(const Certificate& c, const AttentionLayer& layer, int threads, JacobianCache& cache,
                  std::vector<std::string>& notes, const CheckOptions& opt) {
   if (!c.upper) {
@@ -234,6 +280,9 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
     } else if (tier == "partition") {
       check_partition(c, layer, U, threads, notes);
       return;
+    } else if (tier == "box-first-order") {
+      LinalgThreads lt(threads);
+      notes.push_back("upper: " + prove_first_order_upper(c, layer, U, cache));
     } else if (tier == "none") {
       throw Invalid("claim.upper is finite but the upper evidence is \"none\"");
     } else {

@@ -55,8 +55,10 @@ struct Certificate {
   std::optional<std::vector<int>> heads;
   std::uint64_t seed = 0;
   // region
-  enum class Kind { point, box, ball } kind = Kind::point;
-  CBox box;         // point (lo = hi = X) or box
+  enum class Kind { point, box, ball, l2 } kind = Kind::point;
+  CBox box;         // point (lo = hi = X) or box; for l2 a bounding box of the balls (outward)
+  Matrix center;    // l2: the centre c of ‖x_i − c_i‖₂ <= rho
+  double rho = 0.0; // l2
   long n = 0, d = 0;
   double R = 0.0;   // ball
   bool R_from_norm = false;
@@ -68,6 +70,10 @@ struct Certificate {
   Matrix wX, wdir;
   std::string upper_tier;  // "dense", "box-centred", "cluster", "partition", "none", ...
   Matrix hint;
+  // tier "box-first-order": centre, the point tier at it, its recorded bound and the excess
+  Matrix fo_centre;
+  std::string fo_centre_tier;
+  double fo_centre_upper = 0.0, fo_excess = 0.0;
   std::string root;        // partition: "region" or "ball-bounding-box"
   std::vector<Leaf> leaves;
   // upper tier "analytic" (docs/certificate.md): the statement and its recorded constants
@@ -259,6 +265,15 @@ std::string prove_structured_upper(const AttentionLayer& layer, const Matrix& X,
 /// tests), re-evaluates the statement at the constants with its own formulas, and throws Invalid
 /// unless the value is <= U.
 std::string prove_analytic_upper(const AttentionLayer& layer, const Certificate& c, double U);
+/// First-order tier (docs/box.md): re-derives with the checker's own forward (forward_directed)
+/// and directed kernels an upper bound E' of sup ‖J(X) − J(c)‖₂ over the offsets of one token —
+/// |δ_a| <= r_a (r given, l2 = false) or ‖δ‖₂ <= rho (l2) — and returns it (upward rounded).
+/// Also returns `direct` >= sup ‖J(X)‖₂ by the block norms of J(X) itself ((E11)).
+struct FirstOrderCheck {
+  double excess = 0.0, direct = 0.0;
+};
+FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
+                                         bool l2);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);

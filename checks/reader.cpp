@@ -189,8 +189,18 @@ void read_region(const json& r, Certificate& c) {
       if (src != "given" && src != "layernorm") bad("region.R_source", "expected \"given\" or \"layernorm\"");
       c.R_from_norm = src == "layernorm";
     }
+  } else if (kind == "l2") {
+    c.kind = Certificate::Kind::l2;
+    c.center = matrix(key(r, "center", "region"), c.n, c.d, "region.center");
+    c.rho = num(key(r, "rho", "region"), "region.rho");
+    // The bounding box [c − ρ, c + ρ], each end moved one ulp outward (an enclosure).
+    c.box = CBox{Matrix(c.n, c.d), Matrix(c.n, c.d)};
+    for (Eigen::Index k = 0; k < c.center.size(); ++k) {
+      c.box.lo(k) = std::nextafter(c.center(k) - c.rho, -INFINITY);
+      c.box.hi(k) = std::nextafter(c.center(k) + c.rho, INFINITY);
+    }
   } else {
-    bad("region.kind", "unknown region kind \"" + kind.substr(0, 40) + "\" (expected point, box or ball)");
+    bad("region.kind", "unknown region kind \"" + kind.substr(0, 40) + "\" (expected point, box, ball or l2)");
   }
 }
 
@@ -256,6 +266,12 @@ void read_evidence(const json& ev, Certificate& c) {
       an.v.push_back(num(key(heads[h], "v", w), w + ".v"));
       an.w.push_back(num(key(heads[h], "w", w), w + ".w"));
     }
+  }
+  if (c.upper_tier == "box-first-order") {
+    c.fo_centre = matrix(key(up, "centre", "evidence.upper"), c.n, c.d, "evidence.upper.centre");
+    c.fo_centre_tier = str(key(up, "centre_tier", "evidence.upper"), "evidence.upper.centre_tier");
+    c.fo_centre_upper = num(key(up, "centre_upper", "evidence.upper"), "evidence.upper.centre_upper");
+    c.fo_excess = num(key(up, "excess", "evidence.upper"), "evidence.upper.excess");
   }
   if (c.upper_tier == "partition") {
     c.root = str(key(up, "root", "evidence.upper"), "evidence.upper.root");

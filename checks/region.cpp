@@ -52,6 +52,17 @@ void require_inside_region(const Certificate& c, const Matrix& X, const std::str
       }
       return;
     }
+    case Certificate::Kind::l2: {
+      const MpInterval r2 = square(MpInterval(c.rho));
+      for (long i = 0; i < c.n; ++i) {
+        MpInterval s(0);
+        for (long a = 0; a < c.d; ++a) s += square(MpInterval(X(i, a)) - MpInterval(c.center(i, a)));
+        if (!certainly_le(s, r2))
+          throw Invalid(what + " token " + std::to_string(i) + " outside the l2 region: ‖x_" + std::to_string(i) +
+                        " − c_" + std::to_string(i) + "‖² ≤ ρ² not proved");
+      }
+      return;
+    }
   }
 }
 

@@ -26,10 +26,12 @@ Matrix sigma_gradient(const AttentionLayer& layer, const Matrix& X, const Matrix
 namespace {
 Matrix project(const Region& r, const Matrix& X) {
   if (const Box* b = std::get_if<Box>(&r)) return b->project(X);
+  if (const TokenBalls* t = std::get_if<TokenBalls>(&r)) return t->project(X);
   return std::get<BallProduct>(r).project(X);
 }
 double region_scale(const Region& r) {
   if (const Box* b = std::get_if<Box>(&r)) return std::max(1e-300, (b->hi - b->lo).cwiseAbs().maxCoeff());
+  if (const TokenBalls* t = std::get_if<TokenBalls>(&r)) return 2.0 * t->rho;
   return std::get<BallProduct>(r).R;
 }
 }  // namespace

@@ -41,6 +41,12 @@ struct AnalyticConstants {
 struct UpperEvidence {
   std::string tier;       // "dense", "box-centred", "cluster", "analytic", "bab", ...
   Matrix direction;       // optional hint (e.g. the approximate top right singular vector)
+  // Tier "box-first-order" only: the centre c, the point tier that proved ‖J(c)‖ <= centre_upper
+  // ("dense" or "structured") and the proved excess >= sup ‖J(X) − J(c)‖ (docs/box.md).
+  Matrix centre{};
+  std::string centre_tier{};
+  double centre_upper = 0.0, excess = 0.0;
+  double direct = 0.0;  // >= sup ‖J(X)‖ by block norms of J(X) itself (docs/box.md (E11))
 };
 
 /// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
@@ -184,5 +190,62 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X,
 UpperBound box_upper(const AttentionLayer& layer, const Box& box, Matrix* hint = nullptr,
                      const BallProduct* ball = nullptr, double enough = 0.0, Matrix* sensitivity = nullptr,
                      bool centred_form = true);
+
+// ---- first-order tier (regions around a centre at any n; docs/box.md) -------------------------
+
+/// A region around an exact centre c, the same offset set for every token: the box
+/// |x_ia − c_ia| <= r_a (r a d-vector of upper bounds) or the ℓ2 ball ‖x_i − c_i‖₂ <= ρ.
+struct FirstOrderRegion {
+  Matrix c;          // n × d centre
+  Vector r;          // box radii per feature (empty for the ℓ2 balls)
+  double rho = 0.0;  // ℓ2 radius
+  bool l2() const { return r.size() == 0; }
+  /// An upper bound of sup ‖δ‖₂ over one token's offsets (ρ, or ‖r‖₂ rounded up).
+  double radius2() const;
+  /// The box as offsets from `centre`: r_a >= max_i max(c_ia − lo_ia, hi_ia − c_ia) (rounded up),
+  /// a superset of the box. Throws std::invalid_argument if the centre is not in the box.
+  static FirstOrderRegion box(const Box& b, const Matrix& centre);
+  static FirstOrderRegion balls(const TokenBalls& t);
+};
+
+struct FirstOrderOptions {
+  // Testing only (the results are then NOT bounds): the mutants the test suite must catch.
+  bool mutation_drop_second_order = false;  // drops s‖W_Q δ‖‖W_K δ‖ from the logit change
+  bool mutation_ignore_softmax = false;     // treats the attention weights as constant
+  bool mutation_halve = false;              // halves the excess
+};
+
+struct FirstOrderExcess {
+  UpperBound excess = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X) − J(c)‖₂
+  UpperBound direct = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X)‖₂ (block norms of J(X), (E11))
+  double max_logit_change = 0.0;               // max over heads and visible pairs of λ_ij (>= |Δs_ij|)
+  double seconds = 0.0;
+};
+
+/// Guarantee: `excess` >= sup over the region of ‖J(X) − J(c)‖₂, proved in directed rounding
+/// (docs/box.md, (E1)–(E9)): logit changes from the bilinear forms' dual norms at the centre, the
+/// exact softmax range over the logit box, block norms of every term's change, the block-norm
+/// lemma with a Collatz–Wielandt bound. First order in the region's size. Memory O(H n² + n d +
+/// d²), never forms J. Non-finite intermediates give +inf.
+FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrderRegion& region,
+                                    const FirstOrderOptions& opt = {});
+
+/// sup over a region around `centre` (a Box containing it, or TokenBalls) of ‖J‖: upper =
+/// ‖J(c)‖ by certify_point (dense up to kDensePointLimit, structured beyond) + first_order_excess;
+/// lower = the best of the centre's witness and projected ascents (from the first-order corner
+/// along ∇σ and from random starts) that are proved inside the region, evaluated by interval JVP.
+/// Throws std::invalid_argument for another region kind or a centre outside the box.
+Bracket certify_first_order(const AttentionLayer& layer, const Region& region, const Matrix& centre,
+                            const CertifyOptions& opt = {}, const FirstOrderOptions& fo = {});
+
+/// Up to this n·d `certify_box_around` also runs the older box tiers (certify_box: centred and
+/// vertex forms, branch-and-bound for n·d <= 96); above it only the first-order tier.
+inline constexpr long kBoxBothLimit = 3072;
+
+/// sup over the box (which contains `centre`) of ‖J‖: the first-order tier, and for n·d <=
+/// kBoxBothLimit also certify_box; the bracket with the smaller upper bound is returned, its
+/// lower side raised to the other's when that is larger (the witness travels with it).
+Bracket certify_box_around(const AttentionLayer& layer, const Box& box, const Matrix& centre,
+                           const CertifyOptions& opt = {});
 
 }  // namespace attnbound

@@ -32,6 +32,8 @@ json region_json(const Region& region, bool radius_from_norm) {
     if (b->is_point()) return {{"kind", "point"}, {"n", b->n()}, {"d", b->d()}, {"X", matrix_json(b->lo)}};
     return {{"kind", "box"}, {"n", b->n()}, {"d", b->d()}, {"lo", matrix_json(b->lo)}, {"hi", matrix_json(b->hi)}};
   }
+  if (const TokenBalls* t = std::get_if<TokenBalls>(&region))
+    return {{"kind", "l2"}, {"n", t->n()}, {"d", t->d()}, {"rho", t->rho}, {"center", matrix_json(t->c)}};
   const auto& bp = std::get<BallProduct>(region);
   return {{"kind", "ball"}, {"n", bp.n}, {"d", bp.d}, {"R", bp.R},
           {"R_source", radius_from_norm ? "layernorm" : "given"}};
@@ -90,6 +92,13 @@ json upper_evidence(const Bracket& b, const Region& region) {
                       {"augmented", c.augmented}, {"wo", c.wo}, {"heads", std::move(heads)}};
   }
   if (b.upper_evidence.direction.size() > 0) j["hint"] = matrix_json(b.upper_evidence.direction);
+  if (b.upper_evidence.tier == "box-first-order") {
+    j["centre"] = matrix_json(b.upper_evidence.centre);
+    j["centre_tier"] = b.upper_evidence.centre_tier;
+    j["centre_upper"] = b.upper_evidence.centre_upper;
+    j["excess"] = b.upper_evidence.excess;
+    j["direct"] = b.upper_evidence.direct;
+  }
   return j;
 }
 

@@ -37,6 +37,7 @@ const char* kCertifyFooter = R"(
 Regions (exactly one):
   --point FILE              the local constant ‖J(X)‖ at X (n lines of d numbers, or JSON n×d)
   --center FILE --eps E     sup ‖J‖ over the box X ± E
+  --center FILE --l2 RHO    sup ‖J‖ over ‖x_i − c_i‖₂ ≤ RHO for every token i
   --box FILE                sup ‖J‖ over a box, JSON {"lo": n×d, "hi": n×d}
   --radius R --n N          sup ‖J‖ over B_R^n (every token of norm ≤ R)
   --layernorm --n N         B_R^n with R read from the LayerNorm/RMSNorm in front of the layer
@@ -69,6 +70,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   auto* o_point = certify->add_option("--point", ca.point, "Token file: the point X");
   auto* o_center = certify->add_option("--center", ca.center, "Token file: centre of an ε-box");
   auto* o_eps = certify->add_option("--eps", ca.eps, "Half-width of the ε-box (> 0)");
+  auto* o_l2 = certify->add_option("--l2", ca.l2, "Per-token ℓ2 radius around --center (> 0)");
   auto* o_box = certify->add_option("--box", ca.box, "Box file: JSON {\"lo\": n×d, \"hi\": n×d}");
   auto* o_radius = certify->add_option("--radius", ca.radius, "Token-norm radius R of B_R^n (> 0)");
   auto* o_ln = certify->add_flag("--layernorm", ca.layernorm, "R from the model's LayerNorm/RMSNorm");
@@ -79,7 +81,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   certify->add_option("--cert", ca.cert, "Write the certificate to this file");
   certify->add_flag("--json", ca.json, "One JSON object on stdout");
   o_eps->needs(o_center);
-  o_center->needs(o_eps);
+  o_l2->needs(o_center);
+  o_l2->excludes(o_eps);
   o_point->excludes(o_center)->excludes(o_box)->excludes(o_radius)->excludes(o_ln);
   o_center->excludes(o_box)->excludes(o_radius)->excludes(o_ln);
   o_box->excludes(o_radius)->excludes(o_ln);
@@ -181,7 +184,7 @@ Examples:
     if (certify->parsed()) {
       if (!o_point->count() && !o_center->count() && !o_box->count() && !o_radius->count() &&
           !o_ln->count())
-        throw InputError("certify: give a region: --point, --center/--eps, --box, --radius/--n or --layernorm/--n");
+        throw InputError("certify: give a region: --point, --center/--eps, --center/--l2, --box, --radius/--n or --layernorm/--n");
       return run_certify(ca, out, err);
     }
     if (witness->parsed()) return run_witness(wa, out, err);

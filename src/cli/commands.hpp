@@ -30,6 +30,7 @@ struct CertifyArgs {
   ModelArgs model;
   std::string point, center, box, cert;
   std::optional<double> eps, radius;
+  std::optional<double> l2;  // --l2 RHO: per-token ℓ2 region around --center
   std::optional<long> n;
   bool layernorm = false;
   double tol = 1e-6;

@@ -48,6 +48,36 @@ Matrix BallProduct::project(const Matrix& X) const {
   return Y;
 }
 
+// ‖x_i − c_i‖² is bounded above by summing squares of upward-rounded |x − c| (each difference
+// rounded away from zero: upward for x >= c, and c − x upward otherwise).
+bool TokenBalls::certainly_contains(const Matrix& X) const {
+  if (X.rows() != c.rows() || X.cols() != c.cols()) return false;
+  const double lim = r2_down(rho);
+  UpwardScope up;
+  for (Eigen::Index i = 0; i < X.rows(); ++i) {
+    double s = 0;
+    for (Eigen::Index a = 0; a < X.cols(); ++a) {
+      const double t = X(i, a) >= c(i, a) ? X(i, a) - c(i, a) : c(i, a) - X(i, a);
+      s += t * t;
+    }
+    if (!(s <= lim)) return false;
+  }
+  return true;
+}
+
+Matrix TokenBalls::project(const Matrix& X) const {
+  Matrix Y = X;
+  for (Eigen::Index i = 0; i < Y.rows(); ++i) {
+    Vector delta = (Y.row(i) - c.row(i)).transpose();
+    const double nrm = delta.norm();
+    if (nrm > rho) delta *= rho / nrm;
+    Y.row(i) = c.row(i) + delta.transpose();
+  }
+  // Rounding can leave a token a hair outside: shrink the offsets until proved inside.
+  for (int guard = 0; guard < 64 && !certainly_contains(Y); ++guard) Y = c + (Y - c) * (1.0 - 0x1p-30);
+  return Y;
+}
+
 Box BallProduct::bounding_box() const {
   return Box{Matrix::Constant(n, d, -R), Matrix::Constant(n, d, R)};
 }
@@ -116,6 +146,8 @@ std::string describe(const Region& r) {
   if (const Box* b = std::get_if<Box>(&r)) {
     if (b->is_point()) os << "point, n=" << b->n() << ", d=" << b->d();
     else os << "box, n=" << b->n() << ", d=" << b->d();
+  } else if (const TokenBalls* t = std::get_if<TokenBalls>(&r)) {
+    os << "l2 balls around a centre, rho=" << t->rho << ", n=" << t->n() << ", d=" << t->d();
   } else {
     const auto& bp = std::get<BallProduct>(r);
     os << "ball product B_R^n, R=" << bp.R << ", n=" << bp.n << ", d=" << bp.d;

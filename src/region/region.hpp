@@ -61,6 +61,20 @@ struct BallProduct {
   bool certainly_covers(const Box& b) const;
 };
 
+/// The per-token ℓ2 region {X : ‖x_i − c_i‖₂ <= ρ for every token i} around an exact centre c
+/// (`certify --center FILE --l2 RHO`, the first-order tier's second region; docs/box.md).
+struct TokenBalls {
+  Matrix c;          // n × d centre (exact doubles)
+  double rho = 0.0;  // exact radius as given, > 0
+  long n() const { return c.rows(); }
+  long d() const { return c.cols(); }
+  /// True only if ‖x_i − c_i‖₂ <= ρ is proved for every token (directed rounding).
+  bool certainly_contains(const Matrix& X) const;
+  /// A point of the region close to X: each token's offset from c_i scaled towards 0 until
+  /// proved inside.
+  Matrix project(const Matrix& X) const;
+};
+
 /// Upper bound of sup { g·(x − c) : g ∈ G, ‖x‖₂ <= R } for an interval vector G (length d) and an
 /// exact centre c: the first-order term of a leaf bound over box ∩ B_R. The minimum of two proved
 /// bounds: R‖g‖ − g·c enclosed over G (first order in rad G), and, with g = m + Δ, |Δ| <= ρ,
@@ -69,7 +83,7 @@ struct BallProduct {
 double ball_linear_sup(const Interval* G, const double* c, long d, double R);
 
 /// Region of a certify run.
-using Region = std::variant<Box, BallProduct>;
+using Region = std::variant<Box, BallProduct, TokenBalls>;
 
 std::string describe(const Region& r);
 

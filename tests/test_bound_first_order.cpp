@@ -1,0 +1,341 @@
+// The first-order tier (docs/box.md): the excess contains the true Jacobian change, computed in
+// 128-bit MPFI at random points of small regions (boxes and per-token ℓ2 balls); ascent from many
+// starts never exceeds the certified upper bound; broken variants are caught; certificates of the
+// tier check valid and tampered ones are rejected.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <fstream>
+#include <sstream>
+
+#include "bound/bound.hpp"
+#include "certificate/certificate.hpp"
+#include "checker.hpp"
+#include "cli/cli.hpp"
+#include "internal.hpp"
+#include "linalg/linalg.hpp"
+#include "random_layers.hpp"
+#include "support.hpp"
+
+using namespace attnbound;
+using namespace attnbound::testing;
+
+namespace {
+
+/// A random point of the region (exactly inside).
+Matrix sample(const Region& region, const Matrix& c, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  if (const Box* b = std::get_if<Box>(&region)) return random_point_in(*b, rng);
+  const TokenBalls& t = std::get<TokenBalls>(region);
+  Matrix X = c;
+  for (long i = 0; i < c.rows(); ++i) {
+    Vector dlt(c.cols());
+    for (long a = 0; a < c.cols(); ++a) dlt(a) = u(rng);
+    // Mostly on the sphere (where the change is largest), sometimes inside.
+    const double radius = rng() % 4 ? t.rho : t.rho * std::abs(u(rng));
+    dlt *= radius / std::max(1e-300, dlt.norm());
+    X.row(i) += dlt.transpose();
+  }
+  return t.project(X);
+}
+
+/// A proved lower bound of ‖J(X) − J(c)‖₂: both Jacobians in 128-bit MPFI, the difference times
+/// the float top right singular vector of the float difference.
+double change_lower(const AttentionLayer& L, const Matrix& X, const Matrix& c, double* value_lower = nullptr) {
+  MpPrecision p(128);
+  const MpMatrix JX = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(X)));
+  const MpMatrix Jc = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(c)));
+  const MpMatrix D = JX - Jc;
+  Matrix Df(D.rows(), D.cols());
+  for (Eigen::Index k = 0; k < D.size(); ++k) Df(k) = D(k).mid_approx();
+  const Vector v = approx::top_singular(Df).v;
+  if (value_lower) {
+    Matrix Jf(JX.rows(), JX.cols());
+    for (Eigen::Index k = 0; k < JX.size(); ++k) Jf(k) = JX(k).mid_approx();
+    *value_lower = norm2_lower(JX, Vector(approx::top_singular(Jf).v)).value();
+  }
+  return norm2_lower(D, v).value();
+}
+
+struct Case {
+  AttentionLayer L;
+  Matrix c;
+  Region region;
+};
+
+/// Small random layers with logits of order one (so that the softmax moves), boxes and balls.
+Case random_case(std::mt19937_64& rng, int k) {
+  LayerSpec sp = random_spec(rng, 4, 2);
+  Case cs;
+  cs.L = random_layer(sp, rng);
+  const long n = std::uniform_int_distribution<long>(1, 4)(rng);
+  cs.c = random_tokens(n, sp.d, 1.5, rng);
+  const double size = std::pow(10.0, std::uniform_real_distribution<double>(-3, -1)(rng));
+  if (k % 2) cs.region = TokenBalls{cs.c, size};
+  else cs.region = Box::around(cs.c, size);
+  return cs;
+}
+
+FirstOrderRegion region_of(const Case& cs) {
+  if (const Box* b = std::get_if<Box>(&cs.region)) return FirstOrderRegion::box(*b, cs.c);
+  return FirstOrderRegion::balls(std::get<TokenBalls>(cs.region));
+}
+
+}  // namespace
+
+TEST(FirstOrder, ExcessAndDirectBoundContainTheTruthAtRandomPoints) {
+  std::mt19937_64 rng(seed(7101));
+  double worst = 0.0;  // largest sampled change / excess (must stay <= 1)
+  int points = 0;
+  for (int trial = 0; trial < 24; ++trial) {
+    const Case cs = random_case(rng, trial);
+    const FirstOrderExcess ex = first_order_excess(cs.L, region_of(cs));
+    ASSERT_TRUE(ex.excess.is_finite()) << "trial " << trial;
+    for (int p = 0; p < 12; ++p, ++points) {
+      const Matrix X = sample(cs.region, cs.c, rng);
+      double value = 0.0;
+      const double lo = change_lower(cs.L, X, cs.c, &value);
+      worst = std::max(worst, lo / ex.excess.value());
+      ASSERT_LE(lo, ex.excess.value()) << "trial " << trial << " point " << p << ": " << describe(cs.region);
+      ASSERT_LE(value, ex.direct.value()) << "trial " << trial << " point " << p << ": " << describe(cs.region);
+    }
+  }
+  std::cout << points << " points, largest sampled ‖J(X) − J(c)‖ / excess = " << worst << "\n";
+}
+
+TEST(FirstOrder, ExcessIsFirstOrder) {
+  // Halving the region roughly halves the excess (ratio in [1.6, 2.4] once the second-order
+  // pieces are small): neither zeroth order (a constant) nor worse than first order.
+  std::mt19937_64 rng(seed(7102));
+  for (int trial = 0; trial < 6; ++trial) {
+    LayerSpec sp = random_spec(rng, 4, 2);
+    const AttentionLayer L = random_layer(sp, rng);
+    const Matrix c = random_tokens(3, sp.d, 1.0, rng);
+    for (const bool l2 : {false, true}) {
+      auto excess = [&](double e) {
+        const FirstOrderRegion reg = l2 ? FirstOrderRegion::balls(TokenBalls{c, e})
+                                        : FirstOrderRegion::box(Box::around(c, e), c);
+        return first_order_excess(L, reg).excess.value();
+      };
+      const double ratio = excess(2e-5) / excess(1e-5);
+      EXPECT_GT(ratio, 1.6) << "trial " << trial << (l2 ? " l2" : " box");
+      EXPECT_LT(ratio, 2.4) << "trial " << trial << (l2 ? " l2" : " box");
+    }
+  }
+}
+
+TEST(FirstOrder, MutantsAreCaught) {
+  // The broken variants must fall below a sampled ‖J(X) − J(c)‖ somewhere: the containment test
+  // above would then fail. Softmax-dominated cases: logits of order 3, regions of 0.05–0.2.
+  std::mt19937_64 rng(seed(7103));
+  auto caught = [&](FirstOrderOptions mut) {
+    for (int trial = 0; trial < 300; ++trial) {
+      Case cs;
+      if (trial % 3 == 0) {
+        cs = random_case(rng, trial);
+      } else {
+        LayerSpec sp;
+        sp.d = 2;
+        sp.heads = 1;
+        sp.paper = true;
+        sp.scale = 1.0;
+        sp.mask = trial % 2 ? Mask::causal : Mask::none;
+        cs.L = random_layer(sp, rng);
+        cs.c = random_tokens(std::uniform_int_distribution<long>(1, 3)(rng), 2, 1.5, rng);
+        const double e = std::pow(10.0, std::uniform_real_distribution<double>(-3, -0.7)(rng));
+        cs.region = trial % 2 ? Region(TokenBalls{cs.c, e}) : Region(Box::around(cs.c, e));
+      }
+      const double E = first_order_excess(cs.L, region_of(cs), mut).excess.value();
+      for (int p = 0; p < 12; ++p)
+        if (change_lower(cs.L, sample(cs.region, cs.c, rng), cs.c) > E) return true;
+    }
+    return false;
+  };
+  FirstOrderOptions ignore_softmax;
+  ignore_softmax.mutation_ignore_softmax = true;
+  EXPECT_TRUE(caught(ignore_softmax)) << "treating P as constant was not caught";
+  FirstOrderOptions halve;
+  halve.mutation_halve = true;
+  EXPECT_TRUE(caught(halve)) << "halving the excess was not caught";
+}
+
+TEST(FirstOrder, AscentFromHundredStartsNeverExceedsTheCertifiedUpper) {
+  std::mt19937_64 rng(seed(7104));
+  int starts = 0;
+  for (int k = 0; k < 4; ++k) {
+    LayerSpec sp = random_spec(rng, 3, 2);
+    const AttentionLayer L = random_layer(sp, rng);
+    const Matrix c = random_tokens(3, sp.d, 1.5, rng);
+    const Region region = k % 2 ? Region(TokenBalls{c, 0.1}) : Region(Box::around(c, 0.05));
+    CertifyOptions opt;
+    opt.threads = 1;
+    const Bracket b = certify_first_order(L, region, c, opt);
+    ASSERT_TRUE(b.upper.is_finite());
+    ASSERT_LE(b.lower.value(), b.upper.value());
+    approx::AscentOptions ao;
+    ao.steps = 12;
+    for (int s = 0; s < 25; ++s, ++starts) {
+      const Witness w = approx::ascend(L, region, sample(region, c, rng), ao);
+      const bool inside = k % 2 ? std::get<TokenBalls>(region).certainly_contains(w.X)
+                                : std::get<Box>(region).certainly_contains(w.X);
+      ASSERT_TRUE(inside);
+      ASSERT_LE(evaluate_witness(L, w.X, w.dir).value(), b.upper.value()) << "case " << k << " start " << s;
+    }
+  }
+  EXPECT_EQ(starts, 100);
+}
+
+TEST(FirstOrder, CheckerReDerivesTheSameExcess) {
+  // Independent code (checks/first_order.cpp), same inequalities: agreement to rounding.
+  std::mt19937_64 rng(seed(7105));
+  for (int trial = 0; trial < 10; ++trial) {
+    const Case cs = random_case(rng, trial);
+    const FirstOrderRegion reg = region_of(cs);
+    const FirstOrderExcess ex = first_order_excess(cs.L, reg);
+    const check::FirstOrderCheck ck = check::first_order_excess_check(cs.L, reg.c, reg.r, reg.rho, reg.l2());
+    // Relative agreement, up to the absolute rounding noise of near-coincident tokens (√u‖U‖ in the
+    // distances), which the engine's recorded margin (1e-6 relative + 1e-6‖J(c)‖) covers.
+    EXPECT_NEAR(ck.excess, ex.excess.value(), 1e-7 * ex.excess.value() + 1e-7) << "trial " << trial;
+    EXPECT_NEAR(ck.direct, ex.direct.value(), 1e-7 * ex.direct.value() + 1e-7) << "trial " << trial;
+  }
+}
+
+TEST(FirstOrder, CheckerAgreesBeyondTheExactPairLimit) {
+  // n > 256: the logit spread goes through one common centre (both sides), and the containment
+  // still holds at random points (a cheap d = 2 layer).
+  std::mt19937_64 rng(seed(7107));
+  LayerSpec sp;
+  sp.d = 2;
+  sp.heads = 2;
+  sp.dk = 2;
+  sp.dv = 2;
+  sp.mask = Mask::causal;
+  const AttentionLayer L = random_layer(sp, rng);
+  const Matrix c = random_tokens(300, 2, 1.0, rng);
+  const Box box = Box::around(c, 1e-3);
+  const FirstOrderRegion reg = FirstOrderRegion::box(box, c);
+  const FirstOrderExcess ex = first_order_excess(L, reg);
+  const check::FirstOrderCheck ck = check::first_order_excess_check(L, c, reg.r, 0.0, false);
+  EXPECT_NEAR(ck.excess / ex.excess.value(), 1.0, 1e-7);
+  EXPECT_NEAR(ck.direct / ex.direct.value(), 1.0, 1e-7);
+  for (int p = 0; p < 3; ++p) {
+    const Matrix X = random_point_in(box, rng);
+    RoundingGuard nearest(Rounding::nearest);
+    const auto sx = forward<double>(L, X), sc = forward<double>(L, c);
+    const long N = X.size();
+    auto mv = [&](const Vector& v) {
+      const Matrix V = unflatten<double>(v, 300, 2);
+      return Vector(flatten<double>(jvp<double>(L, sx, V)) - flatten<double>(jvp<double>(L, sc, V)));
+    };
+    auto mtv = [&](const Vector& u) {
+      const Matrix U = unflatten<double>(u, 300, 2);
+      return Vector(flatten<double>(vjp<double>(L, sx, U)) - flatten<double>(vjp<double>(L, sc, U)));
+    };
+    // A float estimate only (no MPFI at this size): a sanity check that the bound is not below it.
+    EXPECT_LE(approx::top_singular(mv, mtv, N, 100, 1e-10).sigma.value(), ex.excess.value());
+  }
+}
+
+// ---- certificates ------------------------------------------------------------------------------
+
+namespace {
+
+std::string cert_text(const AttentionLayer& L, const std::string& spec, const Region& region, const Bracket& b) {
+  CertifyRecord rec;
+  rec.model_spec = spec;
+  rec.layer = &L;
+  rec.region = region;
+  rec.bracket = b;
+  rec.status = "ok";
+  return certificate_text(rec);
+}
+
+check::CheckResult run_check(const std::string& text) {
+  check::CheckOptions o;
+  o.threads = 2;
+  return check::check_text(text, ".", o);
+}
+
+std::string edited(const std::string& text, const std::function<void(nlohmann::json&)>& f) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  f(j);
+  return certificate_layout(j);
+}
+
+}  // namespace
+
+TEST(FirstOrderCertificate, EngineCertificatesCheckAndTamperingIsRejected) {
+  const AttentionLayer L = builtin_model("tiny-causal");
+  std::mt19937_64 rng(seed(7106));
+  const Matrix c = random_tokens(3, L.d, 1.0, rng);
+  for (const bool l2 : {false, true}) {
+    const Region region = l2 ? Region(TokenBalls{c, 0.02}) : Region(Box::around(c, 0.01));
+    const Bracket b = l2 ? certify_first_order(L, region, c) : certify_box_around(L, std::get<Box>(region), c);
+    // The box may be won by the older box tier on this tiny model; force the first-order evidence too.
+    const Bracket f = certify_first_order(L, region, c);
+    for (const Bracket* br : {&b, &f}) {
+      const std::string text = cert_text(L, "builtin:tiny-causal", region, *br);
+      const auto ok = run_check(text);
+      EXPECT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
+    }
+    const std::string text = cert_text(L, "builtin:tiny-causal", region, f);
+    ASSERT_NE(text.find("box-first-order"), std::string::npos);
+    // The claim below ‖J(c)‖ bound + excess.
+    auto r1 = run_check(edited(text, [](nlohmann::json& j) {
+      j["claim"]["upper"] = j["evidence"]["upper"]["centre_upper"].get<double>() +
+                            0.5 * j["evidence"]["upper"]["excess"].get<double>();
+    }));
+    EXPECT_EQ(r1.verdict, check::Verdict::invalid);
+    EXPECT_NE(r1.reason.find("box-first-order"), std::string::npos) << r1.reason;
+    // A centre bound the point tier cannot prove.
+    auto r2 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"]["centre_upper"] = 0.5 * j["evidence"]["upper"]["centre_upper"].get<double>();
+    }));
+    EXPECT_EQ(r2.verdict, check::Verdict::invalid) << r2.reason;
+    // A larger region than the one the excess was derived for.
+    auto r3 = run_check(edited(text, [l2](nlohmann::json& j) {
+      if (l2) {
+        j["region"]["rho"] = 0.5;
+      } else {
+        auto& hi = j["region"]["hi"];
+        for (auto& row : hi)
+          for (auto& v : row) v = v.get<double>() + 0.5;
+      }
+    }));
+    EXPECT_EQ(r3.verdict, check::Verdict::invalid) << r3.reason;
+    // A witness outside the region.
+    auto r4 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["lower"]["X"][0][0] = j["evidence"]["lower"]["X"][0][0].get<double>() + 1.0;
+    }));
+    EXPECT_EQ(r4.verdict, check::Verdict::invalid) << r4.reason;
+    // A centre outside the box / not the ball's centre.
+    auto r5 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"]["centre"][0][0] = j["evidence"]["upper"]["centre"][0][0].get<double>() + 1.0;
+    }));
+    EXPECT_EQ(r5.verdict, check::Verdict::invalid) << r5.reason;
+  }
+}
+
+TEST(FirstOrderCli, L2RegionAndBadInput) {
+  const std::string dir = ::testing::TempDir();
+  const std::string x = dir + "/fo_centre.txt", cert = dir + "/fo_l2.cert.json";
+  {
+    std::ofstream f(x);
+    f << "0.3 -0.2\n0.1 0.4\n-0.5 0.2\n";
+  }
+  std::ostringstream out, err;
+  const int rc = cli::run({"certify", "--model", "builtin:tiny", "--center", x, "--l2", "0.01", "--tol", "0.5",
+                           "--json", "--cert", cert},
+                          out, err);
+  EXPECT_EQ(rc, 0) << err.str();
+  const auto j = nlohmann::json::parse(out.str());
+  EXPECT_LE(j["lower"].get<double>(), j["upper"].get<double>());
+  EXPECT_EQ(check::check_file(cert).verdict, check::Verdict::valid);
+  std::ostringstream o2, e2;
+  EXPECT_EQ(cli::run({"certify", "--model", "builtin:tiny", "--center", x, "--l2", "-1"}, o2, e2), 2);
+  std::ostringstream o3, e3;
+  EXPECT_EQ(cli::run({"certify", "--model", "builtin:tiny", "--center", x}, o3, e3), 2);
+  std::ostringstream o4, e4;
+  EXPECT_EQ(cli::run({"certify", "--model", "builtin:tiny", "--center", x, "--l2", "0.1", "--eps", "0.1"}, o4, e4), 2);
+}
