@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "bound/bound.hpp"
+#include "bound/structured_internal.hpp"
 #include "linalg/linalg.hpp"
 
 namespace attnbound {
@@ -92,30 +93,6 @@ double tau(const IMatrix& W, double norm, const FirstOrderRegion& reg) {
   return std::min(by_norm, std::sqrt(phi_rows(W, reg).squaredNorm()));
 }
 
-/// Verified norms of the stacked weights of all heads: ‖[W_O^1 … W_O^H]‖ and ‖[W^1; …; W^H]‖
-/// for W = W_V, W_K, W_Q.
-struct StackedWeightNorms {
-  double o = 0.0, v = 0.0, k = 0.0, q = 0.0;
-};
-StackedWeightNorms stacked_weight_norms(const AttentionLayer& layer) {
-  auto stack = [&](auto get) {
-    long rows = 0;
-    for (const Head& hd : layer.heads) rows += get(hd).rows();
-    Matrix S(rows, layer.d);
-    long r = 0;
-    for (const Head& hd : layer.heads) {
-      S.middleRows(r, get(hd).rows()) = get(hd);
-      r += get(hd).rows();
-    }
-    return norm2_upper(S).value();
-  };
-  StackedWeightNorms w;
-  w.o = stack([](const Head& hd) { return Matrix(hd.Wo.transpose()); });
-  w.v = stack([](const Head& hd) -> const Matrix& { return hd.Wv; });
-  w.k = stack([](const Head& hd) -> const Matrix& { return hd.Wk; });
-  w.q = stack([](const Head& hd) -> const Matrix& { return hd.Wq; });
-  return w;
-}
 
 }  // namespace
 
@@ -165,7 +142,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
   // by Cauchy–Schwarz and Σ_l P'_il² <= 1: ‖Σ_l (W_O u'_il) B'_iᵀ ẋ_l‖ <= ‖B'_i‖ max_l ‖W_O w'_il‖ ‖ẋ‖.
   Matrix Dvq = Matrix::Zero(n, n);
   Vector Kcs = Vector::Zero(n);
-  const StackedWeightNorms sw = stacked_weight_norms(layer);
+  const detail::Stacked sw = detail::stacked_norms(layer, false);
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[h];
     const Interval s = st.scale[h];

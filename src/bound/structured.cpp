@@ -222,12 +222,19 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
   return r;
 }
 
-/// Norms of the stacked weights of all heads: ‖[W_O^1 … W_O^H]‖ and ‖[W_V^1; …; W_V^H]‖ (etc.).
-struct Stacked {
-  double o = 0.0, v = 0.0, k = 0.0, q = 0.0;
-  double in = 0.0;  // ‖[W_V; W_K; W_Q]‖ over all heads
-};
-Stacked stacked_norms(const AttentionLayer& layer) {
+/// sqrt(xᵀ g x) rounded up, for x >= 0, g >= 0. Precondition: upward rounding.
+double quad_up(const Matrix& g, const Vector& x) {
+  double s = 0.0;
+  for (long h = 0; h < x.size(); ++h)
+    for (long k = 0; k < x.size(); ++k) s += x(h) * (g(h, k) * x(k));
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+namespace detail {
+
+Stacked stacked_norms(const AttentionLayer& layer, bool with_in) {
   auto stack = [&](auto get) {
     long rows = 0;
     for (const Head& hd : layer.heads) rows += get(hd).rows();
@@ -244,7 +251,7 @@ Stacked stacked_norms(const AttentionLayer& layer) {
   w.v = stack([](const Head& hd) -> const Matrix& { return hd.Wv; });
   w.k = stack([](const Head& hd) -> const Matrix& { return hd.Wk; });
   w.q = stack([](const Head& hd) -> const Matrix& { return hd.Wq; });
-  w.in = stack([](const Head& hd) {
+  if (with_in) w.in = stack([](const Head& hd) {
     Matrix S(hd.Wv.rows() + hd.Wk.rows() + hd.Wq.rows(), hd.Wv.cols());
     S << hd.Wv, hd.Wk, hd.Wq;
     return S;
@@ -252,15 +259,8 @@ Stacked stacked_norms(const AttentionLayer& layer) {
   return w;
 }
 
-/// sqrt(xᵀ g x) rounded up, for x >= 0, g >= 0. Precondition: upward rounding.
-double quad_up(const Matrix& g, const Vector& x) {
-  double s = 0.0;
-  for (long h = 0; h < x.size(); ++h)
-    for (long k = 0; k < x.size(); ++k) s += x(h) * (g(h, k) * x(k));
-  return std::sqrt(s);
-}
+}  // namespace detail
 
-}  // namespace
 
 StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, const StructuredOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -272,7 +272,7 @@ StructuredBound structured_upper(const AttentionLayer& layer, const Matrix& X, c
   std::vector<HeadConstants> hc(static_cast<std::size_t>(H));
   Matrix g(H, H);
   for (long h = 0; h < H; ++h) hc[h] = head_constants(layer.heads[h]);
-  const Stacked W = stacked_norms(layer);
+  const detail::Stacked W = detail::stacked_norms(layer, true);
   for (long h = 0; h < H; ++h)
     for (long k = h; k < H; ++k) {
       const double v = norm2_upper(mul_enclose(Matrix(layer.heads[h].Wo.transpose()), layer.heads[k].Wo)).value();

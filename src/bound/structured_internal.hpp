@@ -1,4 +1,4 @@
-// Internal to the structured tier (structured.cpp, structured_gram.cpp): not part of bound.hpp.
+// Internal to the structured and first-order tiers (structured*.cpp, first_order.cpp): not part of bound.hpp.
 #pragma once
 
 #include <vector>
@@ -50,5 +50,14 @@ CoreRows core_row_norms(const MidRad& P, const MidRad& V, const MidRad& Vbar, co
 /// Guarantee: >= ‖B‖ for the key-side core B, given mu from core_row_norms and the enclosed
 /// queries Q: ‖B‖ <= ‖diag(mu) Q‖. Precondition: upward rounding.
 double key_core_bound(const Vector& mu, const MidRad& Q);
+
+/// Verified upper bounds (linalg's Gram + Cholesky proof) of the norms of the stacked weights of all
+/// heads: ‖[W_O^1 … W_O^H]‖, ‖[W_V^1; …; W_V^H]‖, the same for W_K and W_Q, and, with `with_in`,
+/// ‖[W_V; W_K; W_Q]‖ over all heads (else 0). Any rounding mode.
+struct Stacked {
+  double o = 0.0, v = 0.0, k = 0.0, q = 0.0;
+  double in = 0.0;
+};
+Stacked stacked_norms(const AttentionLayer& layer, bool with_in);
 
 }  // namespace attnbound::detail

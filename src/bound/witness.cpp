@@ -162,6 +162,24 @@ namespace {
 // ends are on the same side.
 using LinOp = std::function<Vector(const Vector&)>;
 
+/// u ↦ A u, Aᵀu, V u, Vᵀu for one head, through the head's factors when they are thinner than d
+/// (A = W_QᵀW_K/√div, V = W_O W_V: 4 d·d_k instead of d² flops), else the dense paper form.
+/// The operators refer to hd, A and V, which must outlive them. No guarantee (floating point).
+struct HeadOperators {
+  LinOp Au, Atu, Vu, Vtu;
+};
+HeadOperators head_operators(const AttentionLayer& layer, const Head& hd, const Matrix& A, const Matrix& V) {
+  if (!layer.paper_form && hd.dk() < layer.d && hd.Wv.rows() < layer.d) {
+    const double sc = 1.0 / std::sqrt(static_cast<double>(hd.logit_divisor));
+    return {[&hd, sc](const Vector& u) { return Vector(sc * (hd.Wq.transpose() * (hd.Wk * u))); },
+            [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wk.transpose() * (hd.Wq * u))); },
+            [&hd](const Vector& u) { return Vector(hd.Wo * (hd.Wv * u)); },
+            [&hd](const Vector& u) { return Vector(hd.Wv.transpose() * (hd.Wo.transpose() * u)); }};
+  }
+  return {[&A](const Vector& u) { return Vector(A * u); }, [&A](const Vector& u) { return Vector(A.transpose() * u); },
+          [&V](const Vector& u) { return Vector(V * u); }, [&V](const Vector& u) { return Vector(V.transpose() * u); }};
+}
+
 std::optional<Vector> onto_quadric(const LinOp& S, const Vector& c, const Vector& e, double q) {
   const Vector Sc = S(c);
   const double al = c.dot(Sc), be = e.dot(Sc), ga = e.dot(S(e));
@@ -226,22 +244,8 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
   for (std::size_t h = 0; h < pf.A.size(); ++h) {
     const Matrix& A = pf.A[h];
     const Matrix& V = pf.V[h];
-    // The products through the heads' factors when they are thinner than d (A = W_QᵀW_K/√div,
-    // V = W_O W_V: 4 d·d_k instead of d² flops), else the dense paper form.
-    LinOp Au, Atu, Vu, Vtu;
     const Head& hd = layer.heads[h];
-    if (!layer.paper_form && hd.dk() < layer.d && hd.Wv.rows() < layer.d) {
-      const double sc = 1.0 / std::sqrt(static_cast<double>(hd.logit_divisor));
-      Au = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wq.transpose() * (hd.Wk * u))); };
-      Atu = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wk.transpose() * (hd.Wq * u))); };
-      Vu = [&hd](const Vector& u) { return Vector(hd.Wo * (hd.Wv * u)); };
-      Vtu = [&hd](const Vector& u) { return Vector(hd.Wv.transpose() * (hd.Wo.transpose() * u)); };
-    } else {
-      Au = [&A](const Vector& u) { return Vector(A * u); };
-      Atu = [&A](const Vector& u) { return Vector(A.transpose() * u); };
-      Vu = [&V](const Vector& u) { return Vector(V * u); };
-      Vtu = [&V](const Vector& u) { return Vector(V.transpose() * u); };
-    }
+    const auto [Au, Atu, Vu, Vtu] = head_operators(layer, hd, A, V);
     const LinOp S = [&](const Vector& u) { return Vector((Au(u) + Atu(u)) / 2); };
     const SymEigen e = sym_eigen(A);
     if (!(e.lmin < q && q < e.lmax)) continue;  // the quadric uᵀSu = q misses the unit sphere
@@ -293,19 +297,7 @@ std::vector<Witness> balanced_witnesses(const AttentionLayer& layer, long n, dou
       const Head& hd = layer.heads[static_cast<std::size_t>(g)];
       const Matrix& A = pf.A[static_cast<std::size_t>(g)];
       const Matrix& V = pf.V[static_cast<std::size_t>(g)];
-      LinOp Au, Atu, Vu, Vtu;
-      if (!layer.paper_form && hd.dk() < layer.d && hd.Wv.rows() < layer.d) {
-        const double sc = 1.0 / std::sqrt(static_cast<double>(hd.logit_divisor));
-        Au = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wq.transpose() * (hd.Wk * u))); };
-        Atu = [&hd, sc](const Vector& u) { return Vector(sc * (hd.Wk.transpose() * (hd.Wq * u))); };
-        Vu = [&hd](const Vector& u) { return Vector(hd.Wo * (hd.Wv * u)); };
-        Vtu = [&hd](const Vector& u) { return Vector(hd.Wv.transpose() * (hd.Wo.transpose() * u)); };
-      } else {
-        Au = [&A](const Vector& u) { return Vector(A * u); };
-        Atu = [&A](const Vector& u) { return Vector(A.transpose() * u); };
-        Vu = [&V](const Vector& u) { return Vector(V * u); };
-        Vtu = [&V](const Vector& u) { return Vector(V.transpose() * u); };
-      }
+      const auto [Au, Atu, Vu, Vtu] = head_operators(layer, hd, A, V);
       Sg[static_cast<std::size_t>(g)] = [Au, Atu](const Vector& u) { return Vector((Au(u) + Atu(u)) / 2); };
       auto VtV = [Vu, Vtu](const Vector& u) { return Vtu(Vu(u)); };
       auto AA = [Au, Atu](const Vector& u) { return Vector(Au(Atu(u)) + Atu(Au(u))); };
