@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -32,6 +33,7 @@ namespace {
 struct Case {
   AttentionLayer layer;
   Region region;
+  std::optional<Matrix> centre;  // regions given around a centre (--center): the first-order tier runs too
   std::string label;
 };
 
@@ -47,16 +49,24 @@ Case draw(std::mt19937_64& rng) {
   std::ostringstream label;
   label << "d=" << d << " H=" << sp.heads << " mask=" << (sp.mask == Mask::causal ? "causal" : "none")
         << " biases=" << sp.biases << " paper=" << sp.paper << " n=" << n;
-  switch (rng() % 4) {
+  switch (rng() % 5) {
     case 0: {  // a point
       c.region = Box::point(attnbound::testing::random_tokens(n, d, 1.0, rng));
       label << " point";
       break;
     }
-    case 1: {  // an ε-box, ε from 1e-4 to 0.5
+    case 1: {  // an ε-box around a centre, ε from 1e-4 to 0.5 (the older box tiers and the first-order tier)
       const double eps = std::pow(10.0, -4.0 + 3.7 * u(rng));
-      c.region = Box::around(attnbound::testing::random_tokens(n, d, 1.0, rng), eps);
+      c.centre = attnbound::testing::random_tokens(n, d, 1.0, rng);
+      c.region = Box::around(*c.centre, eps);
       label << " box eps=" << eps;
+      break;
+    }
+    case 4: {  // per-token ℓ2 balls around a centre, ρ from 1e-4 to 0.5 (the first-order tier)
+      const double rho = std::pow(10.0, -4.0 + 3.7 * u(rng));
+      c.centre = attnbound::testing::random_tokens(n, d, 1.0, rng);
+      c.region = TokenBalls{*c.centre, rho};
+      label << " l2 rho=" << rho;
       break;
     }
     case 2: {  // a box with some coordinates pinned (zero width)
@@ -81,7 +91,9 @@ Case draw(std::mt19937_64& rng) {
 
 Bracket certify(const Case& c, const CertifyOptions& opt) {
   if (const auto* ball = std::get_if<BallProduct>(&c.region)) return certify_ball(c.layer, *ball, opt);
+  if (const auto* balls = std::get_if<TokenBalls>(&c.region)) return certify_first_order(c.layer, *balls, *c.centre, opt);
   const Box& box = std::get<Box>(c.region);
+  if (c.centre) return certify_box_around(c.layer, box, *c.centre, opt);
   return box.is_point() ? certify_point(c.layer, box.lo, opt) : certify_box(c.layer, box, opt);
 }
 
