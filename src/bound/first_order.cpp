@@ -55,26 +55,6 @@ Vector row_norms_up(const IMatrix& A) {
   return r;
 }
 
-/// D(i, l) >= ‖a − b‖ for every a in row l of A, b in row i of B (midpoint-radius rows), as
-/// ‖a_mid − b_mid‖ + ‖a_rad‖ + ‖b_rad‖ with ‖x − y‖² <= ‖x‖² + ‖y‖² + 2 fl_up(x·(−y)).
-/// Precondition: upward rounding (so every GEMM entry is an upper bound of its exact value).
-Matrix pair_dist_up(const MidRad& A, const MidRad& B) {
-  const Vector a2 = A.mid.rowwise().squaredNorm(), b2 = B.mid.rowwise().squaredNorm();
-  Vector ar(A.rad.rows()), br(B.rad.rows());
-  for (Eigen::Index l = 0; l < ar.size(); ++l) ar(l) = std::sqrt(A.rad.row(l).squaredNorm());
-  for (Eigen::Index i = 0; i < br.size(); ++i) br(i) = std::sqrt(B.rad.row(i).squaredNorm());
-  const Matrix negA = -A.mid;
-  Matrix C;
-  C.noalias() = B.mid * negA.transpose();
-  Matrix D(B.mid.rows(), A.mid.rows());
-  for (Eigen::Index l = 0; l < D.cols(); ++l)
-    for (Eigen::Index i = 0; i < D.rows(); ++i) {
-      const double q = b2(i) + a2(l) + 2.0 * C(i, l);
-      D(i, l) = std::sqrt(std::max(q, 0.0)) + ar(l) + br(i);
-    }
-  return D;
-}
-
 /// The region's dual functional φ(w) = sup_δ |w·δ| (δ one token's offset): Σ_a |w_a| r_a for the
 /// box, ρ‖w‖₂ for the ℓ2 ball. Rows of an interval matrix; result per row. Precondition: upward.
 Vector phi_rows(const IMatrix& W, const FirstOrderRegion& reg) {
@@ -166,7 +146,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     const MidRad Pm = to_midrad(P);
     const MidRad U = to_midrad(F.U[h]);
     const MidRad Ubar = mul(Pm, U);
-    const Matrix omega = pair_dist_up(U, Ubar);  // ω(i, l) >= ‖U_l − Ū_i‖ = ‖W_O(v_l − v̄_i)‖
+    const Matrix omega = detail::pair_dist_up(U, Ubar);  // ω(i, l) >= ‖U_l − Ū_i‖ = ‖W_O(v_l − v̄_i)‖
     const Vector bn = row_norms_up(F.B[h]);       // ‖B_i‖
     const MidRad G = to_midrad(F.G[h]);
     Matrix gk;
@@ -174,7 +154,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       RoundingGuard nearest(Rounding::nearest);
       gk = Pm.mid * G.mid;  // g_i: any exact vectors are valid centres (Σ_j u_ij = 0)
     }
-    const Matrix gdist = pair_dist_up(G, MidRad{gk, Matrix::Zero(gk.rows(), gk.cols())});  // ‖G_j − g_i‖
+    const Matrix gdist = detail::pair_dist_up(G, MidRad{gk, Matrix::Zero(gk.rows(), gk.cols())});  // ‖G_j − g_i‖
     // (E1) logit change: |Δs_ij| <= φ(G_j) + φ(B_i) + s aq ak.
     const Vector phiB = phi_rows(F.B[h], reg);
     // The softmax is invariant under a shift of each row's logits: with the shift δ_i·g_i,
@@ -239,13 +219,13 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       }
     // Head-space quantities for (E10): ‖v_l − v̄_i‖, ‖q_i‖, ‖k_j − κ_i‖ (κ_i any exact vectors).
     const MidRad Vm = to_midrad(st.V[h]);
-    const Matrix omega_k = pair_dist_up(Vm, mul(Pm, Vm));
+    const Matrix omega_k = detail::pair_dist_up(Vm, mul(Pm, Vm));
     Matrix kap;
     {
       RoundingGuard nearest(Rounding::nearest);
       kap = Pm.mid * K.mid;
     }
-    const Matrix kdist = pair_dist_up(K, MidRad{kap, Matrix::Zero(kap.rows(), kap.cols())});
+    const Matrix kdist = detail::pair_dist_up(K, MidRad{kap, Matrix::Zero(kap.rows(), kap.cols())});
     const Vector qn = row_norms_up(st.Q[h]);
     const double av = tau(point_matrix(hd.Wv), norm2_upper(hd.Wv).value(), reg);
     // (E4) sup ‖Σ_k (P'_ik − P_ik) y_k‖ for vectors with ‖y_k‖ <= w(i, k) centred at the weights

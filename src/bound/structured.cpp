@@ -68,23 +68,6 @@ Vector row_norms_up(const Matrix& M) {
   return r;
 }
 
-/// D(i, l) >= ‖a − b‖ for every a ∈ A row l, b ∈ B row i (midpoint-radius rows), as
-/// ‖a_mid − b_mid‖ + ‖a_rad‖ + ‖b_rad‖ with ‖x − y‖² <= ‖x‖² + ‖y‖² + 2 fl_up(x·(−y)).
-/// Precondition: upward rounding (every GEMM entry is then an upper bound of its exact value).
-Matrix pair_dist_up(const MidRad& A, const MidRad& B) {
-  const Vector a2 = A.mid.rowwise().squaredNorm(), b2 = B.mid.rowwise().squaredNorm();
-  const Vector ar = row_norms_up(A.rad), br = row_norms_up(B.rad);
-  const Matrix negA = -A.mid;  // negation materialised: Eigen must not pull the sign out
-  Matrix C;
-  C.noalias() = B.mid * negA.transpose();
-  Matrix D(B.mid.rows(), A.mid.rows());
-  for (Eigen::Index l = 0; l < D.cols(); ++l)
-    for (Eigen::Index i = 0; i < D.rows(); ++i) {
-      const double q = b2(i) + a2(l) + 2.0 * C(i, l);
-      D(i, l) = std::sqrt(std::max(q, 0.0)) + ar(l) + br(i);
-    }
-  return D;
-}
 
 /// Constants of one head (model only).
 struct HeadConstants {
@@ -165,11 +148,11 @@ HeadResult head_bound(const AttentionLayer& layer, const ForwardState<Interval>&
     F.s = c.s;
   }
 
-  const Matrix alpha = pair_dist_up(V, Vbar);                       // ‖v_l − v̄_i‖
-  Matrix a = pair_dist_up(mul(V, RoT), mul(Vbar, RoT));             // ‖R_O(v_l − v̄_i)‖
+  const Matrix alpha = detail::pair_dist_up(V, Vbar);                       // ‖v_l − v̄_i‖
+  Matrix a = detail::pair_dist_up(mul(V, RoT), mul(Vbar, RoT));             // ‖R_O(v_l − v̄_i)‖
   a += c.O.e * alpha;                                               // ‖W_O(v_l − v̄_i)‖
-  Matrix cq = pair_dist_up(mul(K, RqT), mul(Kap, RqT));             // ‖R_Q(k_j − κ_i)‖
-  const Matrix kd = pair_dist_up(K, Kap);                           // ‖k_j − κ_i‖
+  Matrix cq = detail::pair_dist_up(mul(K, RqT), mul(Kap, RqT));             // ‖R_Q(k_j − κ_i)‖
+  const Matrix kd = detail::pair_dist_up(K, Kap);                           // ‖k_j − κ_i‖
   cq += c.Q.e * kd;
   cq *= c.s;                                                        // s‖W_Qᵀ(k_j − κ_i)‖
   const MidRad RQ = mul(Q, RkT);
@@ -233,6 +216,21 @@ double quad_up(const Matrix& g, const Vector& x) {
 }  // namespace
 
 namespace detail {
+
+Matrix pair_dist_up(const MidRad& A, const MidRad& B) {
+  const Vector a2 = A.mid.rowwise().squaredNorm(), b2 = B.mid.rowwise().squaredNorm();
+  const Vector ar = row_norms_up(A.rad), br = row_norms_up(B.rad);
+  const Matrix negA = -A.mid;  // negation materialised: Eigen must not pull the sign out
+  Matrix C;
+  C.noalias() = B.mid * negA.transpose();
+  Matrix D(B.mid.rows(), A.mid.rows());
+  for (Eigen::Index l = 0; l < D.cols(); ++l)
+    for (Eigen::Index i = 0; i < D.rows(); ++i) {
+      const double q = b2(i) + a2(l) + 2.0 * C(i, l);
+      D(i, l) = std::sqrt(std::max(q, 0.0)) + ar(l) + br(i);
+    }
+  return D;
+}
 
 Stacked stacked_norms(const AttentionLayer& layer, bool with_in) {
   auto stack = [&](auto get) {

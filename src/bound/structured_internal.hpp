@@ -51,6 +51,11 @@ CoreRows core_row_norms(const MidRad& P, const MidRad& V, const MidRad& Vbar, co
 /// queries Q: ‖B‖ <= ‖diag(mu) Q‖. Precondition: upward rounding.
 double key_core_bound(const Vector& mu, const MidRad& Q);
 
+/// D(i, l) >= ‖a − b‖ for every a ∈ A row l, b ∈ B row i (midpoint-radius rows), as
+/// ‖a_mid − b_mid‖ + ‖a_rad‖ + ‖b_rad‖ with ‖x − y‖² <= ‖x‖² + ‖y‖² + 2 fl_up(x·(−y)).
+/// Precondition: upward rounding (every GEMM entry is then an upper bound of its exact value).
+Matrix pair_dist_up(const MidRad& A, const MidRad& B);
+
 /// Verified upper bounds (linalg's Gram + Cholesky proof) of the norms of the stacked weights of all
 /// heads: ‖[W_O^1 … W_O^H]‖, ‖[W_V^1; …; W_V^H]‖, the same for W_K and W_Q, and, with `with_in`,
 /// ‖[W_V; W_K; W_Q]‖ over all heads (else 0). Any rounding mode.
