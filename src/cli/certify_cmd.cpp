@@ -23,6 +23,22 @@ void require_positive(const std::optional<double>& v, const char* name) {
 }
 }  // namespace
 
+CertifyRecord certificate_record(const ModelArgs& m, const AttentionLayer& layer) {
+  CertifyRecord rec;
+  rec.model_spec = m.spec;
+  rec.layer = &layer;
+  rec.model_arch = m.arch;
+  rec.model_layer = m.layer;
+  rec.model_heads = m.heads;
+  rec.model_seed = m.seed;
+  rec.model_mask = m.mask;
+  rec.model_n_heads = m.n_heads;
+  rec.tool_version = ATTNBOUND_VERSION;
+  rec.git_revision = ATTNBOUND_GIT_REV;
+  rec.build = ATTNBOUND_BUILD_FLAVOR;
+  return rec;
+}
+
 int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
   require_positive(a.eps, "--eps");
   require_positive(a.radius, "--radius");
@@ -81,24 +97,13 @@ int run_certify(const CertifyArgs& a, std::ostream& out, std::ostream& err) {
   const std::string status = ok ? "ok" : "budget";
 
   if (!a.cert.empty()) {
-    CertifyRecord rec;
-    rec.model_spec = a.model.spec;
-    rec.layer = &layer;
+    CertifyRecord rec = certificate_record(a.model, layer);
     rec.region = region;
     rec.bracket = b;
     if (a.testing_corrupt_upper && b.upper.is_finite()) rec.bracket.upper = UpperBound::proved(b.upper.value() / 2);
     rec.tol = a.tol;
     rec.status = status;
-    rec.model_arch = a.model.arch;
-    rec.model_layer = a.model.layer;
-    rec.model_heads = a.model.heads;
-    rec.model_seed = a.model.seed;
-    rec.model_mask = a.model.mask;
-    rec.model_n_heads = a.model.n_heads;
     rec.radius_from_norm = a.layernorm;
-    rec.tool_version = ATTNBOUND_VERSION;
-    rec.git_revision = ATTNBOUND_GIT_REV;
-    rec.build = ATTNBOUND_BUILD_FLAVOR;
     // The engine never writes a certificate its checker would reject: the text is re-derived by
     // the independent checker (in-process, same threads) before any file is touched.
     const std::string text = certificate_text(rec);

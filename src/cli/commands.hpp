@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "certificate/certificate.hpp"
 #include "model/model.hpp"
 
 namespace attnbound::cli {
@@ -25,6 +26,11 @@ struct ModelArgs {
   /// Loads the layer (ModelError on failure).
   AttentionLayer load(bool need_norm = false) const;
 };
+
+/// A certificate record carrying what every certify run records alike: the model as the user named
+/// it and this build's identity (version, git revision, code generation). The caller adds the
+/// region, bracket, tolerance and status.
+CertifyRecord certificate_record(const ModelArgs& m, const AttentionLayer& layer);
 
 struct CertifyArgs {
   ModelArgs model;

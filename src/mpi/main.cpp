@@ -63,21 +63,12 @@ int certify(const Args& a, int rank, int size) {
   if (rank != 0) return ok ? cli::kExitOk : cli::kExitBudget;
   const Region region = Box::point(X);
   if (!a.cert.empty()) {
-    CertifyRecord rec;
-    rec.model_spec = a.model.spec;
-    rec.layer = &layer;
+    // The same record as `attnbound certify` writes (it used to miss tool.build here).
+    CertifyRecord rec = cli::certificate_record(a.model, layer);
     rec.region = region;
     rec.bracket = b;
     rec.tol = a.tol;
     rec.status = ok ? "ok" : "budget";
-    rec.model_arch = a.model.arch;
-    rec.model_layer = a.model.layer;
-    rec.model_heads = a.model.heads;
-    rec.model_seed = a.model.seed;
-    rec.model_mask = a.model.mask;
-    rec.model_n_heads = a.model.n_heads;
-    rec.tool_version = ATTNBOUND_VERSION;
-    rec.git_revision = ATTNBOUND_GIT_REV;
     write_certificate(a.cert, rec);
   }
   cli::Report r{"certify", a.model.spec, model_digest(layer), describe(region), ok ? "ok" : "budget", a.cert,
