@@ -32,28 +32,6 @@ int resolve_threads(int t) {
   return hw ? static_cast<int>(hw) : 1;
 }
 
-AttentionLayer load_layer(const Certificate& c, const std::string& base_dir, const CheckOptions& opt) {
-  namespace fs = std::filesystem;
-  std::string spec = opt.model_override.empty() ? c.spec : opt.model_override;
-  if (spec.rfind("builtin:", 0) != 0) {
-    std::error_code ec;
-    const fs::path p(spec);
-    if (p.is_relative() && !fs::exists(p, ec) && !base_dir.empty() && fs::exists(fs::path(base_dir) / p, ec))
-      spec = (fs::path(base_dir) / p).string();
-  }
-  LoadOptions o;
-  o.arch = c.arch;
-  o.layer = c.layer;
-  o.heads = c.heads;
-  o.seed = c.seed;
-  o.n_heads = c.n_heads;
-  try {
-    if (!c.mask.empty()) o.mask_override = parse_mask(c.mask);
-    return load_model(spec, o);
-  } catch (const ModelError& e) {
-    throw Unreadable(std::string("cannot load the model: ") + e.what());
-  }
-}
 
 void check_region(const Certificate& c, const AttentionLayer& layer, std::vector<std::string>& notes) {
   if (c.d != layer.d)
@@ -297,6 +275,29 @@ void check_upper(const Certificate& c, const AttentionLayer& layer, int threads,
 
 }  // namespace
 
+AttentionLayer load_layer(const Certificate& c, const std::string& base_dir, const std::string& model_override) {
+  namespace fs = std::filesystem;
+  std::string spec = model_override.empty() ? c.spec : model_override;
+  if (spec.rfind("builtin:", 0) != 0) {
+    std::error_code ec;
+    const fs::path p(spec);
+    if (p.is_relative() && !fs::exists(p, ec) && !base_dir.empty() && fs::exists(fs::path(base_dir) / p, ec))
+      spec = (fs::path(base_dir) / p).string();
+  }
+  LoadOptions o;
+  o.arch = c.arch;
+  o.layer = c.layer;
+  o.heads = c.heads;
+  o.seed = c.seed;
+  o.n_heads = c.n_heads;
+  try {
+    if (!c.mask.empty()) o.mask_override = parse_mask(c.mask);
+    return load_model(spec, o);
+  } catch (const ModelError& e) {
+    throw Unreadable(std::string("cannot load the model: ") + e.what());
+  }
+}
+
 CheckResult check_text(const std::string& text, const std::string& base_dir, const CheckOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   CheckResult res;
@@ -313,7 +314,7 @@ CheckResult check_text(const std::string& text, const std::string& base_dir, con
       std::snprintf(buf, sizeof buf, " [%.3g s]", s);
       return std::string(buf);
     };
-    const AttentionLayer layer = load_layer(c, base_dir, opt);
+    const AttentionLayer layer = load_layer(c, base_dir, opt.model_override);
     const std::string digest = model_digest(layer);
     if (digest != c.sha256)
       throw Invalid("model digest mismatch: certificate says " + c.sha256 + ", model has " + digest);

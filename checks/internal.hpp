@@ -286,4 +286,9 @@ MpInterval cluster_lower(const AttentionLayer& layer, const Matrix& X);
 void require_symmetry_leaf(const AttentionLayer& layer, const Certificate& c, const CBox& box,
                            const std::string& tier, const std::string& path);
 
+/// The layer a certificate names, loaded with its recorded options (or `model_override`); a
+/// relative path is also tried next to the certificate (`base_dir`). Throws Unreadable if it
+/// cannot be loaded. The digest is not compared here.
+AttentionLayer load_layer(const Certificate& c, const std::string& base_dir, const std::string& model_override);
+
 }  // namespace attnbound::check

@@ -40,20 +40,7 @@ std::optional<AttentionLayer> load_as_recorded(const std::string& cert_path, con
     std::ostringstream ss;
     ss << in.rdbuf();
     const Certificate c = read_certificate(ss.str());
-    std::string spec = override_spec.empty() ? c.spec : override_spec;
-    const fs::path base = fs::path(cert_path).parent_path();
-    std::error_code ec;
-    if (spec.rfind("builtin:", 0) != 0 && fs::path(spec).is_relative() && !fs::exists(spec, ec) &&
-        fs::exists(base / spec, ec))
-      spec = (base / spec).string();
-    LoadOptions o;
-    o.arch = c.arch;
-    o.layer = c.layer;
-    o.heads = c.heads;
-    o.seed = c.seed;
-    o.n_heads = c.n_heads;
-    if (!c.mask.empty()) o.mask_override = parse_mask(c.mask);
-    AttentionLayer layer = load_model(spec, o);
+    AttentionLayer layer = load_layer(c, fs::path(cert_path).parent_path().string(), override_spec);
     if (model_digest(layer) != c.sha256) {
       why = "model digest mismatch on a worker rank";
       return std::nullopt;
