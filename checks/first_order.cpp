@@ -63,7 +63,9 @@ double midrad_norm(const HiLo& A) {
 }  // namespace
 
 FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
-                                         bool l2) {
+                                         bool l2, unsigned remainder_drop) {
+  // keep(t) = 1 unless a mutation test drops piece t of N2.
+  auto keep = [remainder_drop](int t) { return (remainder_drop >> t & 1u) ? 0.0 : 1.0; };
   const DirectedState& st = forward_directed_cached(layer, c);
   const long n = c.rows(), H = layer.n_heads();
   const bool causal = layer.mask == Mask::causal;
@@ -89,6 +91,8 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     return std::min(by_norm, std::sqrt(phi(W).squaredNorm()));
   };
   Matrix N = Matrix::Zero(n, n), D = Matrix::Zero(n, n);
+  // (E12): the second-order remainder of J around c, block norms per head.
+  Matrix N2 = Matrix::Zero(n, n);
   // Value + query parts by block norms, the key part row by row (Cauchy–Schwarz, Σ_l P'² <= 1).
   Matrix Dvq = Matrix::Zero(n, n);
   Vector Kcs = Vector::Zero(n);
@@ -250,6 +254,32 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
       N(i, i) += std::min(diag, std::min(dpi, 2.0 * fmax) + drest);
+      // (E12). ρ'_ik >= |P'_ik − P_ik − [Σ(c)Δ¹s_i]_k|: the softmax remainder of (E4) plus the
+      // second-order logit piece e = s(W_Q δ_i)·(W_K δ_j), |e| <= κ, through Σ(c): P_ik|e_k − P_i·e| <= 2P_ik κ.
+      // ε2_i >= ‖W_O(Δv̄_i − Δ¹v̄_i)‖ = ‖Σ_k (ΔP − Δ¹P)_ik (U_k − Ū_i) + Σ_k ΔP_ik W_O W_V δ_k‖.
+      {
+        Vector rho2(L);
+        double eps2 = 0.0, sum_pi = 0.0;
+        for (long k = 0; k < L; ++k) {
+          const double rem = pi(k) * (lam(k) + plam) + Pu(k) * pilam;
+          rho2(k) = rem + keep(5) * (2.0 * Pu(k) * second);
+          eps2 += rho2(k) * omega(i, k);
+          sum_pi += pi(k);
+        }
+        eps2 += keep(6) * (aov * std::min(sum_pi, 2.0));
+        double q2 = 0.0;
+        for (long l = 0; l < L; ++l) {
+          // θ_il >= ‖W_O Δu_il‖ (E5); θ2_il >= ‖W_O(Δu_il − Δ¹u_il)‖ from
+          // Δu − Δ¹u = (ΔP − Δ¹P) e + ΔP Δe − P (Δv̄ − Δ¹v̄), e_il = v_l − v̄_i.
+          const double theta = pi(l) * (omega(i, l) + dwo(l)) + Pu(l) * dwo(l);
+          const double theta2 = rho2(l) * omega(i, l) + keep(7) * (pi(l) * dwo(l)) + keep(8) * (Pu(l) * eps2);
+          // Value: (ΔP − Δ¹P) W_O W_V. Key: W_O(Δu − Δ¹u) B_iᵀ + (W_O Δu) ΔB_iᵀ (B is affine in δ).
+          N2(i, l) += keep(0) * (rho2(l) * mu) + keep(1) * (theta2 * bn(i)) + keep(2) * (theta * gam);
+          // Query: the same with G_j − g_i (g_i fixed) and ΔG_j.
+          q2 += keep(3) * (theta2 * gdist(i, l)) + keep(4) * (theta * gamk);
+        }
+        N2(i, i) += q2;
+      }
       D(i, i) += std::min(ddiag, fmax);
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
@@ -295,6 +325,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     }
   FirstOrderCheck out;
   out.excess = norm2_upper_nonneg(N).value();
+  out.remainder = norm2_upper_nonneg(N2).value();
   out.direct = std::min(norm2_upper_nonneg(D).value(), norm2_upper_nonneg(Dvq).value() + std::sqrt(Kcs.squaredNorm()));
   return out;
 }

@@ -5,6 +5,7 @@
 // model. Nothing here uses the engine's bound/region/certificate code.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -47,6 +48,9 @@ struct Leaf {
   Matrix hint;              // may be empty
 };
 
+/// The most subspace vectors a box-first-order certificate may record.
+inline constexpr long kMaxSubspace = 32;
+
 struct Certificate {
   // model
   std::string sha256, spec;
@@ -74,6 +78,10 @@ struct Certificate {
   Matrix fo_centre;
   std::string fo_centre_tier;
   double fo_centre_upper = 0.0, fo_excess = 0.0;
+  // optional "subspace" (docs/box.md §3b, (E12)–(E14)): the exact vectors V (each n × d, flattened
+  // row-major like the Jacobian's columns) and the engine's value of the bound (informational)
+  std::vector<Matrix> fo_subspace;
+  double fo_subspace_upper = 0.0;
   std::string root;        // partition: "region" or "ball-bounding-box"
   std::vector<Leaf> leaves;
   // upper tier "analytic" (docs/certificate.md): the statement and its recorded constants
@@ -269,11 +277,32 @@ std::string prove_analytic_upper(const AttentionLayer& layer, const Certificate&
 /// and directed kernels an upper bound E' of sup ‖J(X) − J(c)‖₂ over the offsets of one token —
 /// |δ_a| <= r_a (r given, l2 = false) or ‖δ‖₂ <= rho (l2) — and returns it (upward rounded).
 /// Also returns `direct` >= sup ‖J(X)‖₂ by the block norms of J(X) itself ((E11)).
+/// Also returns `remainder` R2' >= sup ‖J(X) − J(c) − DJ(c)[X − c]‖₂ ((E12): ‖N2‖ by Collatz–Wielandt,
+/// N2 assembled per head in W_O space from the same quantities as the excess; no stacked-head form).
 struct FirstOrderCheck {
-  double excess = 0.0, direct = 0.0;
+  double excess = 0.0, direct = 0.0, remainder = 0.0;
 };
+/// Test hook: bit t of `remainder_drop` removes one piece of N2 (mutation tests only; the checker
+/// passes 0). Bits: 0 ρ'μ, 1 θ2‖B_i‖, 2 θγ, 3 θ2‖G_j − g_i‖, 4 θγ_K, 5 2Pκ in ρ', 6 a_OV·min(Σπ, 2) in
+/// ε2, 7 π·dw in θ2, 8 P·ε2 in θ2.
 FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
-                                         bool l2);
+                                         bool l2, unsigned remainder_drop = 0);
+
+/// Centred subspace form of the first-order tier (docs/box.md §3b, (E13)–(E14)), re-derived with
+/// the checker's own code: for exact vectors V = [v_1 … v_k] (each n × d, flattened row-major),
+/// `Jc` an enclosure of J(c), E >= sup_S ‖J(X) − J(c)‖ and R2 >= sup_S ‖J(X) − J(c) − DJ(c)[X − c]‖,
+/// returns `bound` >= sup_S ‖J(X)‖₂ over the region (|x_ia − c_ia| <= r(i, a), or ‖x_i − c_i‖ <= rho
+/// when l2), upward rounded, valid for ANY vectors; `bound` = +inf (with `why`) when the form does
+/// not apply (‖VᵀV − I‖_F not proved < 1, or J(c) not finitely enclosed). Throws Invalid on
+/// shapes that do not fit. The gradients ∇h_ab(c) run on LinalgThreads::current() workers.
+struct SubspaceCheck {
+  double bound = INFINITY;
+  double f = 0.0, w_norm = 0.0, j_minus = 0.0, lambda_perp = 0.0, c0 = 0.0, t_lin = 0.0;
+  std::string why;
+};
+SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matrix& c, const MidRad& Jc,
+                                         const std::vector<Matrix>& V, const Matrix& r, double rho, bool l2,
+                                         double E, double R2);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);

@@ -272,6 +272,19 @@ void read_evidence(const json& ev, Certificate& c) {
     c.fo_centre_tier = str(key(up, "centre_tier", "evidence.upper"), "evidence.upper.centre_tier");
     c.fo_centre_upper = num(key(up, "centre_upper", "evidence.upper"), "evidence.upper.centre_upper");
     c.fo_excess = num(key(up, "excess", "evidence.upper"), "evidence.upper.excess");
+    // Optional centred subspace form (docs/box.md §3b): k in [1, kMaxSubspace] exact n × d vectors.
+    if (const json* sub = opt_key(up, "subspace")) {
+      const std::string w = "evidence.upper.subspace";
+      if (!sub->is_object()) bad(w, "expected an object");
+      const json& vecs = key(*sub, "vectors", w);
+      if (!vecs.is_array()) bad(w + ".vectors", "expected an array of matrices");
+      if (vecs.empty() || static_cast<long>(vecs.size()) > kMaxSubspace)
+        bad(w + ".vectors", "has " + std::to_string(vecs.size()) + " vectors, expected 1 to " +
+                                std::to_string(kMaxSubspace));
+      for (std::size_t b = 0; b < vecs.size(); ++b)
+        c.fo_subspace.push_back(matrix(vecs[b], c.n, c.d, w + ".vectors[" + std::to_string(b) + "]"));
+      c.fo_subspace_upper = num(key(*sub, "upper", w), w + ".upper");
+    }
   }
   if (c.upper_tier == "partition") {
     c.root = str(key(up, "root", "evidence.upper"), "evidence.upper.root");
