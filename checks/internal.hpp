@@ -295,6 +295,8 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
 /// when l2), upward rounded, valid for ANY vectors; `bound` = +inf (with `why`) when the form does
 /// not apply (‖VᵀV − I‖_F not proved < 1, or J(c) not finitely enclosed). Throws Invalid on
 /// shapes that do not fit. The gradients ∇h_ab(c) run on LinalgThreads::current() workers.
+/// `mutation` (tests only; 0 in the checker, the result is then NOT a bound): bit 0 sets t_lin = 0,
+/// bit 1 sets c_0 = 0.
 struct SubspaceCheck {
   double bound = INFINITY;
   double f = 0.0, w_norm = 0.0, j_minus = 0.0, lambda_perp = 0.0, c0 = 0.0, t_lin = 0.0;
@@ -302,7 +304,7 @@ struct SubspaceCheck {
 };
 SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matrix& c, const MidRad& Jc,
                                          const std::vector<Matrix>& V, const Matrix& r, double rho, bool l2,
-                                         double E, double R2);
+                                         double E, double R2, unsigned mutation = 0);
 
 /// Cluster tier (unmasked layers): proves max(‖J_sym‖, max_{m_c>=2} ‖D_c‖) <= U at the point X.
 std::string prove_cluster_upper(const AttentionLayer& layer, const Matrix& X, double U);

@@ -29,7 +29,7 @@ inline double mag(const Interval& x) { return std::max(-x.lower(), x.upper()); }
 
 SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matrix& c, const MidRad& Jc,
                                          const std::vector<Matrix>& V, const Matrix& r, double rho, bool l2,
-                                         double E, double R2) {
+                                         double E, double R2, unsigned mutation) {
   const long n = c.rows(), d = c.cols(), N = n * d, k = static_cast<long>(V.size());
   SubspaceCheck out;
   if (k < 1 || k > kMaxSubspace) throw Invalid("subspace form: " + std::to_string(k) + " vectors (expected 1 to " +
@@ -129,7 +129,7 @@ SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matr
     Z.nlo += t;
     Matrix Cm, Cr;
     mid_rad(Z, Cm, Cr);
-    out.c0 = norm2_upper(MidRad{std::move(Cm), std::move(Cr)}).value();
+    out.c0 = (mutation & 2u) ? 0.0 : norm2_upper(MidRad{std::move(Cm), std::move(Cr)}).value();
   }
 
   // (E13) ∇h_ab(c) = d/dt J(c + t v_b)ᵀ w_a: one Dual<Interval> forward per b (tangent v_b at the
@@ -200,7 +200,7 @@ SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matr
         }
         s += (a == b ? 1.0 : 2.0) * (phi * phi);
       }
-    out.t_lin = std::sqrt(s);
+    out.t_lin = (mutation & 1u) ? 0.0 : std::sqrt(s);
   }
 
   // (E14) in MPFI from the upper bounds (the top eigenvalue is increasing in μ, β, ν, and each of
