@@ -7,6 +7,8 @@
 
 #include <Eigen/SVD>
 #include <cmath>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "bound/bound.hpp"
@@ -322,4 +324,153 @@ TEST(SubspaceCheck, FirstOrderTermIsNeededAndTheFormIsSharp) {
   EXPECT_GE(sharper, 6);
   EXPECT_GE(caught, 4);
   std::cout << sharper << " of 8 sharper than ‖J(c)‖ + E'; the t_lin = 0 mutant caught in " << caught << "\n";
+}
+
+// ---- certificates -------------------------------------------------------------------------------
+
+namespace {
+
+std::string cert_text(const AttentionLayer& L, const std::string& spec, const Region& region, const Bracket& b) {
+  CertifyRecord rec;
+  rec.model_spec = spec;
+  rec.layer = &L;
+  rec.region = region;
+  rec.bracket = b;
+  rec.status = "ok";
+  return certificate_text(rec);
+}
+
+check::CheckResult run_check(const std::string& text) {
+  check::CheckOptions o;
+  o.threads = 2;
+  return check::check_text(text, ".", o);
+}
+
+std::string edited(const std::string& text, const std::function<void(nlohmann::json&)>& f) {
+  nlohmann::json j = nlohmann::json::parse(text);
+  f(j);
+  return certificate_layout(j);
+}
+
+nlohmann::json as_json(const Matrix& M) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (long i = 0; i < M.rows(); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (long a = 0; a < M.cols(); ++a) row.push_back(M(i, a));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+nlohmann::json subspace_json(const std::vector<Matrix>& V, double upper) {
+  nlohmann::json vs = nlohmann::json::array();
+  for (const Matrix& v : V) vs.push_back(as_json(v));
+  return nlohmann::json{{"vectors", vs}, {"upper", upper}};
+}
+
+/// A certificate must be read and judged, never crash: valid or invalid, not unreadable, and no
+/// internal error.
+void expect_judged(const check::CheckResult& r, const std::string& what) {
+  EXPECT_NE(r.verdict, check::Verdict::unreadable) << what << ": " << r.reason;
+  EXPECT_EQ(r.reason.find("internal error"), std::string::npos) << what << ": " << r.reason;
+}
+
+}  // namespace
+
+TEST(SubspaceCertificate, RecordedVectorsAreCheckedAndTamperingIsRejected) {
+  const AttentionLayer L = builtin_model("tiny-causal");
+  std::mt19937_64 rng(seed(7306));
+  const Matrix c = random_tokens(3, L.d, 1.0, rng);
+  for (const bool l2 : {false, true}) {
+    const Case cs = make_case(L, c, l2 ? 2e-4 : 1e-4, l2);
+    const Bracket f = certify_first_order(L, cs.region, c);
+    const std::string text = cert_text(L, "builtin:tiny-causal", cs.region, f);
+    ASSERT_NE(text.find("box-first-order"), std::string::npos);
+    const auto V = top_vectors(L, c, 3);
+    const check::FirstOrderCheck fo = check::first_order_excess_check(L, c, cs.r, cs.rho, l2);
+    const check::SubspaceCheck s = subspace(cs, V, fo);
+    ASSERT_TRUE(std::isfinite(s.bound)) << s.why;
+    check::JacobianCache cache(L);
+    const double Uc = norm2_upper(cache.at(c)).value();
+    // On this small region the subspace form is the best route, below ‖J(c)‖ + E' and D'.
+    ASSERT_LT(s.bound, std::min(Uc + fo.excess, fo.direct));
+    std::cout << (l2 ? "l2" : "box") << ": subspace " << s.bound << ", ‖J(c)‖ + E' " << Uc + fo.excess
+              << ", direct " << fo.direct << ", lower " << f.lower.value() << "\n";
+    auto with = [&](const std::vector<Matrix>& W, double claim) {
+      return edited(text, [&](nlohmann::json& j) {
+        j["evidence"]["upper"]["subspace"] = subspace_json(W, s.bound);
+        j["claim"]["upper"] = claim;
+      });
+    };
+    // The claim at the re-derived subspace bound: accepted through the subspace route.
+    const auto ok = run_check(with(V, s.bound));
+    EXPECT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
+    ASSERT_FALSE(ok.notes.empty());
+    EXPECT_NE(ok.notes.back().find("subspace"), std::string::npos) << ok.notes.back();
+    // Lowered below it (and below every other route): rejected, naming the subspace bound.
+    const double low = f.lower.value() + 0.5 * (s.bound - f.lower.value());
+    const auto r1 = run_check(with(V, low));
+    EXPECT_EQ(r1.verdict, check::Verdict::invalid);
+    EXPECT_NE(r1.reason.find("subspace form"), std::string::npos) << r1.reason;
+    // Without the subspace object the same claim is rejected too.
+    const auto r2 = run_check(edited(text, [&](nlohmann::json& j) { j["claim"]["upper"] = s.bound; }));
+    EXPECT_EQ(r2.verdict, check::Verdict::invalid) << r2.reason;
+    // Altered vectors: the bound holds for any vectors, so each variant is judged (never a crash);
+    // a true claim (the engine's own) stays valid whatever the vectors.
+    std::vector<std::vector<Matrix>> variants;
+    variants.push_back(V);
+    for (Matrix& v : variants.back()) v *= 1.5;  // ‖VᵀV − I‖ >= 1: the form does not apply
+    variants.push_back(V);
+    variants.back()[0].setZero();
+    variants.push_back(V);
+    variants.back()[1] = variants.back()[0];  // repeated vector
+    variants.push_back(V);
+    variants.back()[0](0, 0) = 1e300;
+    variants.push_back(V);
+    for (Matrix& v : variants.back()) v = random_tokens(v.rows(), v.cols(), 1.0 / std::sqrt(double(v.size())), rng);
+    variants.push_back(V);
+    variants.back()[0] += 1e-3 * random_tokens(c.rows(), c.cols(), 1.0, rng);  // near the truth
+    for (std::size_t k = 0; k < variants.size(); ++k) {
+      const auto r = run_check(with(variants[k], s.bound));
+      expect_judged(r, "variant " + std::to_string(k));
+      const auto t = run_check(with(variants[k], f.upper.value()));
+      EXPECT_EQ(t.verdict, check::Verdict::valid) << "variant " << k << ": " << t.reason;
+    }
+    // Near-orthonormal vectors close to the true ones still prove a slightly larger claim.
+    const auto near = run_check(with(variants.back(), s.bound * 1.01));
+    EXPECT_EQ(near.verdict, check::Verdict::valid) << near.reason;
+  }
+}
+
+TEST(SubspaceCertificate, MalformedSubspaceIsUnreadable) {
+  const AttentionLayer L = builtin_model("tiny-causal");
+  std::mt19937_64 rng(seed(7307));
+  const Matrix c = random_tokens(3, L.d, 1.0, rng);
+  const Region region = Box::around(c, 1e-3);
+  const std::string text = cert_text(L, "builtin:tiny-causal", region, certify_first_order(L, region, c));
+  const auto V = top_vectors(L, c, 2);
+  auto bad = [&](const std::string& what, const std::function<void(nlohmann::json&)>& f) {
+    const auto r = run_check(edited(text, [&](nlohmann::json& j) {
+      j["evidence"]["upper"]["subspace"] = subspace_json(V, 1.0);
+      f(j["evidence"]["upper"]["subspace"]);
+    }));
+    EXPECT_EQ(r.verdict, check::Verdict::unreadable) << what << ": " << r.reason;
+    EXPECT_NE(r.reason.find("subspace"), std::string::npos) << what << ": " << r.reason;
+    EXPECT_EQ(r.reason.find('\n'), std::string::npos) << what;
+  };
+  bad("k = 0", [](nlohmann::json& s) { s["vectors"] = nlohmann::json::array(); });
+  bad("k = 33", [&](nlohmann::json& s) {
+    for (int b = 0; b < 31; ++b) s["vectors"].push_back(as_json(V[0]));
+  });
+  bad("too few rows", [](nlohmann::json& s) { s["vectors"][1].erase(0); });
+  bad("too few columns", [](nlohmann::json& s) { s["vectors"][0][2].erase(0); });
+  bad("not a number", [](nlohmann::json& s) { s["vectors"][0][0][0] = "x"; });
+  bad("vectors not an array", [](nlohmann::json& s) { s["vectors"] = 3; });
+  bad("a vector not a matrix", [](nlohmann::json& s) { s["vectors"][0] = 1.0; });
+  bad("no upper", [](nlohmann::json& s) { s.erase("upper"); });
+  bad("upper not a number", [](nlohmann::json& s) { s["upper"] = "big"; });
+  bad("not an object", [](nlohmann::json& s) { s = nlohmann::json::array(); });
+  // Well-formed: judged.
+  const auto ok = run_check(edited(text, [&](nlohmann::json& j) { j["evidence"]["upper"]["subspace"] = subspace_json(V, 1.0); }));
+  EXPECT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
 }
