@@ -5,8 +5,12 @@
 // a "subspace" object are checked, tampered ones rejected, malformed ones unreadable.
 #include <gtest/gtest.h>
 
+#include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 #include <Eigen/SVD>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -473,4 +477,78 @@ TEST(SubspaceCertificate, MalformedSubspaceIsUnreadable) {
   // Well-formed: judged.
   const auto ok = run_check(edited(text, [&](nlohmann::json& j) { j["evidence"]["upper"]["subspace"] = subspace_json(V, 1.0); }));
   EXPECT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
+}
+
+// ---- benchmark (manual: --gtest_also_run_disabled_tests --gtest_filter=*Gpt2Init*) ---------------
+
+namespace {
+
+/// Float top-k right singular vectors of a large float J by block subspace iteration on JᵀJ with
+/// Rayleigh–Ritz (no guarantee needed: any vectors give a valid bound).
+std::vector<Matrix> top_vectors_iterative(const Matrix& J, long k, long n, long d, int iters) {
+  RoundingGuard nearest(Rounding::nearest);
+  const long p = k + 6;
+  std::mt19937_64 rng(1);
+  Matrix Q = random_tokens(J.cols(), p, 1.0, rng);
+  for (int it = 0; it < iters; ++it) {
+    const Matrix Z = J.transpose() * (J * Q);
+    Eigen::HouseholderQR<Matrix> qr(Z);
+    Q = qr.householderQ() * Matrix::Identity(J.cols(), p);
+  }
+  const Matrix JQ = J * Q;
+  Eigen::SelfAdjointEigenSolver<Matrix> es(JQ.transpose() * JQ);
+  std::vector<Matrix> V;
+  for (long b = 0; b < k; ++b) {
+    const Vector v = Q * es.eigenvectors().col(p - 1 - b);
+    V.push_back(unflatten<double>(Vec<double>(v), n, d));
+  }
+  return V;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST(SubspaceCheck, DISABLED_Gpt2InitTiming) {
+  const AttentionLayer L = builtin_model("gpt2-init");
+  AttentionLayer one = L;
+  one.heads = {L.heads[0]};
+  const Matrix c = approx::lb1_witnesses(one, 4, 100.0).front().X;
+  const double eps = std::getenv("SUB_EPS") ? std::atof(std::getenv("SUB_EPS")) : 1e-4;
+  const long k = std::getenv("SUB_K") ? std::atol(std::getenv("SUB_K")) : 8;
+  const Case cs = make_case(L, c, eps, false);
+  LinalgThreads lt(2);
+  auto t = std::chrono::steady_clock::now();
+  const check::FirstOrderCheck fo = check::first_order_excess_check(L, c, cs.r, 0.0, false);
+  std::cout << "excess/remainder/direct: " << seconds_since(t) << " s; E' = " << fo.excess << ", R2' = " << fo.remainder
+            << ", D' = " << fo.direct << "\n";
+  t = std::chrono::steady_clock::now();
+  check::JacobianCache cache(L);
+  const MidRad& Jc = cache.at(c);
+  std::cout << "J(c) enclosure: " << seconds_since(t) << " s\n";
+  t = std::chrono::steady_clock::now();
+  const double Uc = norm2_upper(Jc).value();
+  std::cout << "‖J(c)‖ <= " << Uc << " (" << seconds_since(t) << " s)\n";
+  const auto V = top_vectors_iterative(Jc.mid, k, c.rows(), c.cols(), 60);
+  t = std::chrono::steady_clock::now();
+  const check::SubspaceCheck s = check::first_order_subspace_check(L, c, Jc, V, cs.rij, 0.0, false, fo.excess, fo.remainder);
+  std::cout << "subspace form (k = " << k << "): " << seconds_since(t) << " s; bound " << s.bound << " (f " << s.f
+            << ", ‖W‖ " << s.w_norm << ", λ⊥ " << s.lambda_perp << ", c0 " << s.c0 << ", t_lin " << s.t_lin
+            << "); ‖J(c)‖ + E' = " << Uc + fo.excess << "\n";
+  // The whole check of an engine certificate carrying these vectors, claim = the subspace bound.
+  t = std::chrono::steady_clock::now();
+  const Bracket f = certify_first_order(L, cs.region, c);
+  std::cout << "engine certify_first_order: " << seconds_since(t) << " s, upper " << f.upper.value() << ", lower "
+            << f.lower.value() << "\n";
+  const std::string text = edited(cert_text(L, "builtin:gpt2-init", cs.region, f), [&](nlohmann::json& j) {
+    j["evidence"]["upper"]["subspace"] = subspace_json(V, s.bound);
+    j["claim"]["upper"] = s.bound;
+  });
+  t = std::chrono::steady_clock::now();
+  const auto r = run_check(text);
+  std::cout << "check_text: " << seconds_since(t) << " s, " << (r.verdict == check::Verdict::valid ? "valid" : r.reason)
+            << "\n";
+  for (const auto& note : r.notes) std::cout << "  " << note << "\n";
 }
