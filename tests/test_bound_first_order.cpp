@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <iomanip>
 #include <random>
 #include <fstream>
 #include <sstream>
@@ -184,6 +185,143 @@ TEST(FirstOrder, AscentFromHundredStartsNeverExceedsTheCertifiedUpper) {
     }
   }
   EXPECT_EQ(starts, 100);
+}
+
+namespace {
+
+/// A proved lower bound of ‖J(X) − J(c) − DJ(c)[X − c]‖₂: J(X), J(c) in 128-bit MPFI, the
+/// linearisation DJ(c)[δ] enclosed by one Dual<Interval> Jacobian at c with tangent δ = X − c
+/// (itself enclosed), times the float top right singular vector of the float difference.
+double remainder_lower(const AttentionLayer& L, const Matrix& X, const Matrix& c) {
+  const long n = c.rows(), d = c.cols();
+  IMatrix lin;
+  {
+    UpwardScope up;
+    Mat<Dual<Interval>> XD(n, d);
+    for (long i = 0; i < n; ++i)
+      for (long a = 0; a < d; ++a) XD(i, a) = Dual<Interval>(point(c(i, a)), point(X(i, a)) - point(c(i, a)));
+    const Mat<Dual<Interval>> JD = jacobian<Dual<Interval>>(L, forward<Dual<Interval>>(L, XD));
+    lin.resize(JD.rows(), JD.cols());
+    for (Eigen::Index k = 0; k < JD.size(); ++k) lin(k) = JD(k).d;
+  }
+  MpPrecision p(128);
+  const MpMatrix JX = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(X)));
+  const MpMatrix Jc = jacobian<MpInterval>(L, forward<MpInterval>(L, cast_tokens<MpInterval>(c)));
+  MpMatrix D = JX - Jc;
+  for (Eigen::Index k = 0; k < D.size(); ++k) D(k) = D(k) - MpInterval(lin(k));
+  Matrix Df(D.rows(), D.cols());
+  for (Eigen::Index k = 0; k < D.size(); ++k) Df(k) = D(k).mid_approx();
+  return norm2_lower(D, Vector(approx::top_singular(Df).v)).value();
+}
+
+}  // namespace
+
+TEST(FirstOrder, RemainderContainsTheTruthAtRandomPoints) {
+  // (E12): R2 >= ‖J(X) − J(c) − DJ(c)[δ]‖ at random points; and R2 is second order (a quarter
+  // when the region halves, up to the third-order pieces).
+  std::mt19937_64 rng(seed(7111));
+  double worst = 0.0;
+  int points = 0;
+  for (int trial = 0; trial < 20; ++trial) {
+    const Case cs = random_case(rng, trial);
+    const FirstOrderExcess ex = first_order_excess(cs.L, region_of(cs));
+    ASSERT_TRUE(ex.remainder.is_finite()) << "trial " << trial;
+    for (int p = 0; p < 10; ++p, ++points) {
+      const Matrix X = sample(cs.region, cs.c, rng);
+      const double lo = remainder_lower(cs.L, X, cs.c);
+      worst = std::max(worst, lo / ex.remainder.value());
+      ASSERT_LE(lo, ex.remainder.value()) << "trial " << trial << " point " << p << ": " << describe(cs.region);
+    }
+  }
+  std::cout << points << " points, largest sampled remainder / R2 = " << worst << "\n";
+  for (int trial = 0; trial < 4; ++trial) {
+    LayerSpec sp = random_spec(rng, 4, 2);
+    const AttentionLayer L = random_layer(sp, rng);
+    const Matrix c = random_tokens(3, sp.d, 1.0, rng);
+    auto r2 = [&](double e) { return first_order_excess(L, FirstOrderRegion::box(Box::around(c, e), c)).remainder.value(); };
+    const double ratio = r2(2e-4) / r2(1e-4);
+    EXPECT_GT(ratio, 3.2) << "trial " << trial;
+    EXPECT_LT(ratio, 4.8) << "trial " << trial;
+  }
+}
+
+TEST(FirstOrder, RemainderMutantIsCaught) {
+  // Dropping the softmax's second-order part ρ' from N2 must fall below a sampled remainder.
+  std::mt19937_64 rng(seed(7112));
+  FirstOrderOptions mut;
+  mut.mutation_drop_softmax_curvature = true;
+  bool caught = false;
+  for (int trial = 0; trial < 200 && !caught; ++trial) {
+    LayerSpec sp;
+    sp.d = 2;
+    sp.heads = 1;
+    sp.paper = true;
+    sp.scale = 1.0;
+    sp.mask = trial % 2 ? Mask::causal : Mask::none;
+    const AttentionLayer L = random_layer(sp, rng);
+    const Matrix c = random_tokens(std::uniform_int_distribution<long>(2, 3)(rng), 2, 1.5, rng);
+    const double e = std::pow(10.0, std::uniform_real_distribution<double>(-2.5, -1)(rng));
+    const Region region = trial % 4 < 2 ? Region(TokenBalls{c, e}) : Region(Box::around(c, e));
+    const FirstOrderRegion reg = std::holds_alternative<Box>(region)
+                                     ? FirstOrderRegion::box(std::get<Box>(region), c)
+                                     : FirstOrderRegion::balls(std::get<TokenBalls>(region));
+    const double R2 = first_order_excess(L, reg, mut).remainder.value();
+    for (int p = 0; p < 8 && !caught; ++p) caught = remainder_lower(L, sample(region, c, rng), c) > R2;
+  }
+  EXPECT_TRUE(caught) << "dropping ρ' from the remainder was not caught";
+}
+
+TEST(FirstOrder, SubspaceFormContainsTheTruthForAnyVectors) {
+  // (E14) holds for any vectors: the float top singular vectors, random ones, and a single one;
+  // every sampled ‖J(X)‖ (128-bit MPFI lower bound) stays below. The top-1 form is first-order
+  // tight at a simple top singular value: halving its first-order block (the mutant) falls below
+  // the gradient corner c + r ⊙ sign ∇σ(c) somewhere.
+  std::mt19937_64 rng(seed(7113));
+  double worst = 0.0;
+  for (int trial = 0; trial < 12; ++trial) {
+    const Case cs = random_case(rng, trial);
+    const FirstOrderRegion reg = region_of(cs);
+    const FirstOrderExcess ex = first_order_excess(cs.L, reg);
+    std::vector<Matrix> top = approx::top_right_singular_vectors(cs.L, cs.c, 4, 0.75, 60);
+    std::vector<Matrix> rnd;
+    for (int b = 0; b < 2; ++b) rnd.push_back(Matrix::Random(cs.c.rows(), cs.c.cols()) * 0.7);
+    for (const auto* V : {&top, &rnd}) {
+      const SubspaceBound sb = subspace_upper(cs.L, reg, ex.excess.value(), ex.remainder.value(), *V);
+      if (!sb.upper.is_finite()) continue;  // random vectors far from orthonormal: +inf, also valid
+      for (int p = 0; p < 6; ++p) {
+        double value = 0.0;
+        change_lower(cs.L, sample(cs.region, cs.c, rng), cs.c, &value);
+        worst = std::max(worst, value / sb.upper.value());
+        ASSERT_LE(value, sb.upper.value()) << "trial " << trial << ": " << describe(cs.region);
+      }
+    }
+  }
+  std::cout << std::setprecision(17) << "largest sampled ‖J(X)‖ / subspace bound = " << worst << "\n";
+  FirstOrderOptions halve;
+  halve.mutation_halve_subspace = true;
+  bool caught = false;
+  for (int trial = 0; trial < 60 && !caught; ++trial) {
+    LayerSpec sp = random_spec(rng, 3, 1);
+    const AttentionLayer L = random_layer(sp, rng);
+    const Matrix c = random_tokens(2, sp.d, 1.5, rng);
+    const Box box = Box::around(c, 1e-4);
+    const FirstOrderRegion reg = FirstOrderRegion::box(box, c);
+    const FirstOrderExcess ex = first_order_excess(L, reg);
+    const std::vector<Matrix> V = approx::top_right_singular_vectors(L, c, 1, 0.0, 80);
+    const double U = subspace_upper(L, reg, ex.excess.value(), ex.remainder.value(), V, halve).upper.value();
+    Matrix X, dir;
+    {
+      RoundingGuard nearest(Rounding::nearest);
+      const approx::JacobianNormEstimate est = approx::jacobian_norm(L, c, 300, 1e-13);
+      const Matrix g = approx::sigma_gradient(L, c, est.left, est.right);
+      X = c;
+      for (Eigen::Index q = 0; q < X.size(); ++q) X(q) += g(q) >= 0 ? reg.r(q % c.cols()) : -reg.r(q % c.cols());
+      X = box.project(X);
+      dir = approx::jacobian_norm(L, X, 300, 1e-13, &est.right).right;
+    }
+    caught = evaluate_witness(L, X, dir).value() > U;
+  }
+  EXPECT_TRUE(caught) << "halving the subspace form's first-order block was not caught";
 }
 
 TEST(FirstOrder, CheckerReDerivesTheSameExcess) {

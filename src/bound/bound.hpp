@@ -47,6 +47,9 @@ struct UpperEvidence {
   std::string centre_tier{};
   double centre_upper = 0.0, excess = 0.0;
   double direct = 0.0;  // >= sup ‖J(X)‖ by block norms of J(X) itself (docs/box.md (E11))
+  // Optional: the vectors of the centred subspace form (docs/box.md §3b) and its bound (>= sup ‖J‖).
+  std::vector<Matrix> subspace{};
+  double subspace_upper = 0.0;
 };
 
 /// One leaf of a branch-and-bound partition: the evidence a checker replays. `path` is the
@@ -213,11 +216,14 @@ struct FirstOrderOptions {
   bool mutation_drop_second_order = false;  // drops s‖W_Q δ‖‖W_K δ‖ from the logit change
   bool mutation_ignore_softmax = false;     // treats the attention weights as constant
   bool mutation_halve = false;              // halves the excess
+  bool mutation_drop_softmax_curvature = false;  // drops ρ' (the softmax's second order) from N2 (E12)
+  bool mutation_halve_subspace = false;     // halves t_lin of the subspace form (E13)
 };
 
 struct FirstOrderExcess {
   UpperBound excess = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X) − J(c)‖₂
   UpperBound direct = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X)‖₂ (block norms of J(X), (E11))
+  UpperBound remainder = UpperBound::infinity();  // >= sup ‖J(X) − J(c) − DJ(c)[X − c]‖₂ ((E12), second order)
   double max_logit_change = 0.0;               // max over heads and visible pairs of λ_ij (>= |Δs_ij|)
   double seconds = 0.0;
 };
@@ -225,10 +231,38 @@ struct FirstOrderExcess {
 /// Guarantee: `excess` >= sup over the region of ‖J(X) − J(c)‖₂, proved in directed rounding
 /// (docs/box.md, (E1)–(E9)): logit changes from the bilinear forms' dual norms at the centre, the
 /// exact softmax range over the logit box, block norms of every term's change, the block-norm
-/// lemma with a Collatz–Wielandt bound. First order in the region's size. Memory O(H n² + n d +
+/// lemma with a Collatz–Wielandt bound. First order in the region's size. `remainder` >= the
+/// norm of J's change minus its linearisation at c (E12), second order. Memory O(H n² + n d +
 /// d²), never forms J. Non-finite intermediates give +inf.
 FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrderRegion& region,
                                     const FirstOrderOptions& opt = {});
+
+/// The centred subspace form (docs/box.md §3b, (E12)–(E14)) and what it was made of.
+struct SubspaceBound {
+  UpperBound upper = UpperBound::infinity();  // >= sup_{X in the region} ‖J(X)‖₂
+  int k = 0;                                    // number of vectors
+  double t_lin = 0.0, lambda_perp = 0.0, c0 = 0.0, w_norm = 0.0, f = 0.0;  // (E13)/(E14) parts
+  double seconds = 0.0;
+};
+
+/// Guarantee: `upper` >= sup over the region of ‖J(X)‖₂, for ANY exact vectors (a poor choice
+/// only loosens it), provided E >= sup ‖J(X) − J(c)‖₂ and R2 >= sup ‖J(X) − J(c) − DJ(c)[X − c]‖₂
+/// (first_order_excess's excess and remainder). Forms the dense interval J(c) (n·d)² and k²
+/// gradients by interval forward-over-reverse passes; meant for n·d <= kSubspaceLimit. Returns
+/// +inf when the vectors are too far from orthonormal (‖VᵀV − I‖_F >= 1/2) or E, R2 are not finite.
+SubspaceBound subspace_upper(const AttentionLayer& layer, const FirstOrderRegion& region, double E, double R2,
+                             const std::vector<Matrix>& vectors, const FirstOrderOptions& opt = {});
+
+/// n·d up to which certify_first_order also tries the subspace form (a dense centre).
+inline constexpr long kSubspaceLimit = 4096;
+
+namespace approx {
+/// Float estimates of the top right singular vectors of J(X) (n × d each, orthonormal up to
+/// rounding): subspace iteration on JᵀJ, then Rayleigh–Ritz. Returns the smallest k <= kmax with
+/// σ_{k+1} <= ratio·σ_1 (kmax if none). No guarantee; any vectors give a valid subspace bound.
+std::vector<Matrix> top_right_singular_vectors(const AttentionLayer& layer, const Matrix& X, int kmax = 12,
+                                               double ratio = 0.75, int iterations = 40);
+}  // namespace approx
 
 /// sup over a region around `centre` (a Box containing it, or TokenBalls) of ‖J‖: upper =
 /// ‖J(c)‖ by certify_point (dense up to kDensePointLimit, structured beyond) + first_order_excess;

@@ -122,6 +122,9 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
   // by Cauchy–Schwarz and Σ_l P'_il² <= 1: ‖Σ_l (W_O u'_il) B'_iᵀ ẋ_l‖ <= ‖B'_i‖ max_l ‖W_O w'_il‖ ‖ẋ‖.
   Matrix Dvq = Matrix::Zero(n, n);
   Vector Kcs = Vector::Zero(n);
+  // (E12): block norms of J(X) − J(c) − DJ(c)[δ], summed over heads (every term a product of two
+  // O(ε) factors).
+  Matrix N2 = Matrix::Zero(n, n);
   const detail::Stacked sw = detail::stacked_norms(layer, false);
   for (long h = 0; h < H; ++h) {
     const Head& hd = layer.heads[h];
@@ -276,10 +279,38 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       Mq(i) = std::max(Mq(i), qk);
       Dq(i) = std::max(Dq(i), dq);
     }
+    // (E12) ρ'_ik >= |P'_ik − P_ik − [Σ(c)Δ¹s_i]_k|: the softmax remainder ρ of (E4) plus the
+    // response 2 P_ik κ to the logits' second-order part κ = s‖W_Q δ_i‖‖W_K δ_j‖.
+    const double kappa = su * aq * ak;
+    auto rho_prime = [&](long i) {
+      const long L = causal ? i + 1 : n;
+      Vector rp = Vector::Zero(n);
+      double plam = 0.0, pilam = 0.0;
+      for (long k = 0; k < L; ++k) {
+        const double lam = LG(i, k) + phiB(i) + second;
+        plam += Phu(i, k) * lam;
+        pilam += pi(i, k) * lam;
+      }
+      for (long k = 0; k < L; ++k) {
+        const double lam = LG(i, k) + phiB(i) + second;
+        rp(k) = pi(i, k) * (lam + plam) + Pu(i, k) * pilam + 2.0 * Pu(i, k) * kappa;
+        if (opt.mutation_drop_softmax_curvature) rp(k) = 0.0;
+      }
+      return rp;
+    };
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       // (E4) β_i >= ‖W_O(v̄'_i − v̄_i)‖.
       const double spread_o = spread(i, omega);
+      // (E12) ε2_i >= ‖W_O(Δv̄_i − Δ¹v̄_i)‖ = ‖Σ_k (ΔP − Δ¹P)_ik (U_k − Ū_i) + Σ_k ΔP_ik W_O W_V δ_k‖.
+      const Vector rp = rho_prime(i);
+      double eps2 = 0.0, pisum = 0.0;
+      for (long k = 0; k < L; ++k) {
+        eps2 += rp(k) * omega(i, k);
+        pisum += pi(i, k);
+      }
+      eps2 += aov * std::min(pisum, 2.0);
+      double r2diag = 0.0;
       // (E5)–(E8) per block.
       double diag = 0.0, ddiag = 0.0, d_pi = 0.0, d_rest = 0.0, fmax = 0.0;
       for (long l = 0; l < L; ++l) {
@@ -290,6 +321,10 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
         const double pw = Pu(i, l) * omega(i, l);                             // ‖W_O u_il‖
         const double f = (omega(i, l) + dw) * (gdist(i, l) + gamk);  // >= ‖W_O w'_il‖ ‖G'_l − g_i‖
         N(i, l) += pi(i, l) * mu + theta * (bn(i) + gam) + pw * gam;
+        // (E12) θ2_il >= ‖W_O(Δu_il − Δ¹u_il)‖: (ΔP − Δ¹P) e + ΔP Δe + P (Δe − Δ¹e).
+        const double theta2 = rp(l) * omega(i, l) + pi(i, l) * dw + Pu(i, l) * eps2;
+        N2(i, l) += rp(l) * mu + theta2 * bn(i) + theta * gam;
+        r2diag += theta2 * gdist(i, l) + theta * gamk;
         diag += theta * (gdist(i, l) + gamk) + pw * gamk;
         d_pi += pi(i, l) * f;
         d_rest += Pu(i, l) * dw * (gdist(i, l) + gamk) + pw * gamk;
@@ -301,6 +336,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       // (E8') Σ_l |ΔP_il| <= 2 (both rows are probability vectors) and Σ_l P'_il = 1.
       N(i, i) += std::min(diag, std::min(d_pi, 2.0 * fmax) + d_rest);
       D(i, i) += std::min(ddiag, fmax);
+      N2(i, i) += r2diag;
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
         Dvq(i, l) += Phu(i, l) * mu;
@@ -322,6 +358,7 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
   out.direct = norm2_upper_nonneg(D);
   out.direct = min(out.direct, UpperBound::proved(norm2_upper_nonneg(Dvq).value() + std::sqrt(Kcs.squaredNorm())));
   out.excess = norm2_upper_nonneg(N);
+  out.remainder = norm2_upper_nonneg(N2);
   if (opt.mutation_halve) out.excess = UpperBound::proved(out.excess.value() / 2);
   out.seconds = since(t0);
   return out;
@@ -427,8 +464,33 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
   }
   b.upper_method = "first-order: min(‖J(c)‖ by the " + centre_tier + " point tier + sup ‖J(X) − J(c)‖ <= " +
                    std::to_string(ex.excess.value()) + ", block norms of J over the region " +
-                   std::to_string(ex.direct.value()) + ") (logit change <= " + std::to_string(ex.max_logit_change) +
-                   ", docs/box.md)";
+                   std::to_string(ex.direct.value());
+  // The centred subspace form (E12)–(E14) where the centre is dense and small enough to form J(c).
+  if (centre_tier == "dense" && centre.size() <= kSubspaceLimit && std::isfinite(b.upper_evidence.excess)) {
+    const std::vector<Matrix> V = approx::top_right_singular_vectors(layer, centre);
+    double r2;
+    {
+      UpwardScope up;
+      // Margins as for the excess: the checker re-derives R2 with its own rounding.
+      r2 = ex.remainder.value() * (1.0 + 1e-6) + b.upper_evidence.centre_upper * 1e-9;
+    }
+    const SubspaceBound sb = subspace_upper(layer, reg, b.upper_evidence.excess, r2, V, fo);
+    if (std::isfinite(sb.upper.value())) {
+      double sub;
+      {
+        UpwardScope up;
+        sub = sb.upper.value() * (1.0 + 1e-6);  // the checker's norms and gradients round differently
+      }
+      b.upper_evidence.subspace = V;
+      b.upper_evidence.subspace_upper = sub;
+      if (sub < b.upper.value()) b.upper = UpperBound::proved(sub);
+      b.upper_method += ", centred subspace form on " + std::to_string(sb.k) + " singular vectors " +
+                        std::to_string(sub) + " (first-order block " + std::to_string(sb.t_lin) +
+                        ", remainder " + std::to_string(ex.remainder.value()) + ", ‖J(c)P⊥‖ <= " +
+                        std::to_string(sb.lambda_perp) + ")";
+    }
+  }
+  b.upper_method += ") (logit change <= " + std::to_string(ex.max_logit_change) + ", docs/box.md)";
   // Lower: the centre's witness, then candidates inside the region.
   const bool big = centre.size() > 4096;
   const std::vector<Witness> cands =

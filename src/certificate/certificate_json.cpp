@@ -98,6 +98,11 @@ json upper_evidence(const Bracket& b, const Region& region) {
     j["centre_upper"] = b.upper_evidence.centre_upper;
     j["excess"] = b.upper_evidence.excess;
     j["direct"] = b.upper_evidence.direct;
+    if (!b.upper_evidence.subspace.empty()) {
+      json vs = json::array();
+      for (const Matrix& v : b.upper_evidence.subspace) vs.push_back(matrix_json(v));
+      j["subspace"] = {{"vectors", std::move(vs)}, {"upper", b.upper_evidence.subspace_upper}};
+    }
   }
   return j;
 }
