@@ -419,8 +419,10 @@ TEST(FirstOrderCertificate, EngineCertificatesCheckAndTamperingIsRejected) {
     }
     const std::string text = cert_text(L, "builtin:tiny-causal", region, f);
     ASSERT_NE(text.find("box-first-order"), std::string::npos);
-    // The claim below ‖J(c)‖ bound + excess.
+    // The claim below ‖J(c)‖ bound + excess. (Without the subspace object: the subspace form proves
+    // these claims on its own; its tampering is tests/test_check_subspace.cpp's.)
     auto r1 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"].erase("subspace");
       j["claim"]["upper"] = j["evidence"]["upper"]["centre_upper"].get<double>() +
                             0.5 * j["evidence"]["upper"]["excess"].get<double>();
     }));
@@ -428,6 +430,7 @@ TEST(FirstOrderCertificate, EngineCertificatesCheckAndTamperingIsRejected) {
     EXPECT_NE(r1.reason.find("box-first-order"), std::string::npos) << r1.reason;
     // A centre bound the point tier cannot prove.
     auto r2 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"].erase("subspace");
       j["evidence"]["upper"]["centre_upper"] = 0.5 * j["evidence"]["upper"]["centre_upper"].get<double>();
     }));
     EXPECT_EQ(r2.verdict, check::Verdict::invalid) << r2.reason;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <iomanip>
 #include <random>
 
 #include "bound/bound.hpp"
@@ -417,10 +418,14 @@ TEST(SubspaceCertificate, RecordedVectorsAreCheckedAndTamperingIsRejected) {
     EXPECT_EQ(r1.verdict, check::Verdict::invalid);
     EXPECT_NE(r1.reason.find("subspace form"), std::string::npos) << r1.reason;
     // Without the subspace object the same claim is rejected too.
-    const auto r2 = run_check(edited(text, [&](nlohmann::json& j) { j["claim"]["upper"] = s.bound; }));
+    const auto r2 = run_check(edited(text, [&](nlohmann::json& j) {
+      j["evidence"]["upper"].erase("subspace");
+      j["claim"]["upper"] = s.bound;
+    }));
     EXPECT_EQ(r2.verdict, check::Verdict::invalid) << r2.reason;
     // Altered vectors: the bound holds for any vectors, so each variant is judged (never a crash);
-    // a true claim (the engine's own) stays valid whatever the vectors.
+    // a true claim proved by another route (‖J(c)‖ + E') stays valid whatever the vectors.
+    const double other = (Uc + fo.excess) * (1 + 1e-12);
     std::vector<std::vector<Matrix>> variants;
     variants.push_back(V);
     for (Matrix& v : variants.back()) v *= 1.5;  // ‖VᵀV − I‖ >= 1: the form does not apply
@@ -437,7 +442,9 @@ TEST(SubspaceCertificate, RecordedVectorsAreCheckedAndTamperingIsRejected) {
     for (std::size_t k = 0; k < variants.size(); ++k) {
       const auto r = run_check(with(variants[k], s.bound));
       expect_judged(r, "variant " + std::to_string(k));
-      const auto t = run_check(with(variants[k], f.upper.value()));
+      const auto t = run_check(edited(with(variants[k], other), [&](nlohmann::json& j) {
+        j["evidence"]["upper"]["centre_upper"] = Uc;  // recorded centre bound, re-proved by the checker
+      }));
       EXPECT_EQ(t.verdict, check::Verdict::valid) << "variant " << k << ": " << t.reason;
     }
     // Near-orthonormal vectors close to the true ones still prove a slightly larger claim.
@@ -474,9 +481,9 @@ TEST(SubspaceCertificate, MalformedSubspaceIsUnreadable) {
   bad("no upper", [](nlohmann::json& s) { s.erase("upper"); });
   bad("upper not a number", [](nlohmann::json& s) { s["upper"] = "big"; });
   bad("not an object", [](nlohmann::json& s) { s = nlohmann::json::array(); });
-  // Well-formed: judged.
+  // Well-formed: judged (the engine's claim stands or falls with the vectors; either way judged).
   const auto ok = run_check(edited(text, [&](nlohmann::json& j) { j["evidence"]["upper"]["subspace"] = subspace_json(V, 1.0); }));
-  EXPECT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
+  expect_judged(ok, "well-formed");
 }
 
 // ---- benchmark (manual: --gtest_also_run_disabled_tests --gtest_filter=*Gpt2Init*) ---------------
@@ -551,4 +558,109 @@ TEST(SubspaceCheck, DISABLED_Gpt2InitTiming) {
   std::cout << "check_text: " << seconds_since(t) << " s, " << (r.verdict == check::Verdict::valid ? "valid" : r.reason)
             << "\n";
   for (const auto& note : r.notes) std::cout << "  " << note << "\n";
+}
+
+// ---- against the engine (src/bound/first_order*.cpp) ---------------------------------------------
+
+TEST(SubspaceCheck, AgreesWithTheEngine) {
+  // Independent code, same inequalities: R2' equals the engine's R2 to rounding; the subspace bound
+  // with the same vectors, E and R2 is never above the engine's (the checker's dual norm uses the
+  // per-entry radii of the box, the engine one radius per feature), and equal for the balls.
+  std::mt19937_64 rng(seed(7308));
+  double lowest = INFINITY, highest = 0.0;
+  for (int trial = 0; trial < 10; ++trial) {
+    const Case cs = random_case(rng, trial);
+    const FirstOrderRegion reg = cs.l2() ? FirstOrderRegion::balls(std::get<TokenBalls>(cs.region))
+                                         : FirstOrderRegion::box(std::get<Box>(cs.region), cs.c);
+    const FirstOrderExcess ex = first_order_excess(cs.L, reg);
+    const check::FirstOrderCheck fo = check::first_order_excess_check(cs.L, cs.c, reg.r, reg.rho, reg.l2());
+    EXPECT_NEAR(fo.remainder, ex.remainder.value(), 1e-7 * ex.remainder.value() + 1e-12) << "trial " << trial;
+    const std::vector<Matrix> V = approx::top_right_singular_vectors(cs.L, cs.c, 4, 0.75, 60);
+    const SubspaceBound sb = subspace_upper(cs.L, reg, ex.excess.value(), ex.remainder.value(), V);
+    check::FirstOrderCheck same = fo;
+    same.excess = ex.excess.value();
+    same.remainder = ex.remainder.value();
+    const check::SubspaceCheck s = subspace(cs, V, same);
+    ASSERT_EQ(std::isfinite(s.bound), sb.upper.is_finite()) << "trial " << trial << ": " << s.why;
+    if (!std::isfinite(s.bound)) continue;
+    EXPECT_LE(s.bound, sb.upper.value() * (1 + 1e-7)) << "trial " << trial;
+    if (cs.l2()) EXPECT_NEAR(s.bound / sb.upper.value(), 1.0, 1e-7) << "trial " << trial;
+    lowest = std::min(lowest, s.bound / sb.upper.value());
+    highest = std::max(highest, s.bound / sb.upper.value());
+  }
+  std::cout << std::setprecision(17) << "checker / engine subspace bound in [" << lowest << ", " << highest << "]\n";
+}
+
+TEST(SubspaceCertificate, EngineCertificatesWithSubspaceCheckAndTamperingIsRejected) {
+  const AttentionLayer L = builtin_model("tiny-causal");
+  std::mt19937_64 rng(seed(7309));
+  const Matrix c = random_tokens(3, L.d, 1.0, rng);
+  for (const bool l2 : {false, true}) {
+    const Region region = l2 ? Region(TokenBalls{c, 2e-4}) : Region(Box::around(c, 1e-4));
+    const Bracket f = certify_first_order(L, region, c);
+    const std::string text = cert_text(L, "builtin:tiny-causal", region, f);
+    const nlohmann::json j0 = nlohmann::json::parse(text);
+    ASSERT_TRUE(j0["evidence"]["upper"].contains("subspace")) << "the engine wrote no subspace object";
+    const double sub = j0["evidence"]["upper"]["subspace"]["upper"].get<double>();
+    const double U = j0["claim"]["upper"].get<double>();
+    const double lower = j0["claim"]["lower"].get<double>();
+    // The subspace form wins on this small region (the claim is its value, rounded outward).
+    EXPECT_GE(U, sub);
+    EXPECT_LE(U, sub * (1 + 1e-9));
+    // The checker's own value with the recorded vectors.
+    std::vector<Matrix> V;
+    for (const auto& v : j0["evidence"]["upper"]["subspace"]["vectors"]) {
+      Matrix M(c.rows(), c.cols());
+      for (long i = 0; i < M.rows(); ++i)
+        for (long a = 0; a < M.cols(); ++a) M(i, a) = v[i][a].get<double>();
+      V.push_back(M);
+    }
+    const Case cs = make_case(L, c, l2 ? 2e-4 : 1e-4, l2);
+    const check::SubspaceCheck s =
+        subspace(cs, V, check::first_order_excess_check(L, c, cs.r, cs.rho, cs.l2()));
+    ASSERT_LE(s.bound, sub);
+    ASSERT_GT(s.bound, lower);
+    std::cout << std::setprecision(12) << (l2 ? "l2" : "box") << ": lower " << lower << ", engine subspace " << sub
+              << ", checker subspace " << s.bound << "\n";
+    const auto ok = run_check(text);
+    ASSERT_EQ(ok.verdict, check::Verdict::valid) << ok.reason;
+    EXPECT_NE(ok.notes.back().find("subspace"), std::string::npos) << ok.notes.back();
+    // The claim lowered below the checker's own subspace bound (halfway to the lower claim): rejected,
+    // the message names the subspace bound.
+    const auto r1 =
+        run_check(edited(text, [&](nlohmann::json& j) { j["claim"]["upper"] = lower + 0.5 * (s.bound - lower); }));
+    EXPECT_EQ(r1.verdict, check::Verdict::invalid);
+    EXPECT_NE(r1.reason.find("subspace form"), std::string::npos) << r1.reason;
+    // The recorded "upper" is informational: changing it changes nothing.
+    const auto r2 = run_check(edited(text, [&](nlohmann::json& j) { j["evidence"]["upper"]["subspace"]["upper"] = 0.0; }));
+    EXPECT_EQ(r2.verdict, check::Verdict::valid) << r2.reason;
+    // Altered vectors: judged, never a crash; scaled far from orthonormal, the form does not apply
+    // and the claim (below ‖J(c)‖ + E') is rejected.
+    for (int variant = 0; variant < 4; ++variant) {
+      const auto r = run_check(edited(text, [&](nlohmann::json& j) {
+        auto& vs = j["evidence"]["upper"]["subspace"]["vectors"];
+        for (auto& v : vs)
+          for (auto& row : v)
+            for (auto& x : row) {
+              const double y = x.get<double>();
+              x = variant == 0 ? 1.5 * y : variant == 1 ? -y : variant == 2 ? y + 1e-3 : 0.0;
+            }
+      }));
+      expect_judged(r, "variant " + std::to_string(variant));
+      if (variant == 0 || variant == 3) {
+        EXPECT_EQ(r.verdict, check::Verdict::invalid) << "variant " << variant;
+        EXPECT_NE(r.reason.find("does not apply"), std::string::npos) << r.reason;
+      }
+      if (variant == 1) EXPECT_EQ(r.verdict, check::Verdict::valid) << r.reason;  // −V: the same bound
+    }
+    // k = 0 and mismatched shapes: malformed.
+    const auto m1 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"]["subspace"]["vectors"] = nlohmann::json::array();
+    }));
+    EXPECT_EQ(m1.verdict, check::Verdict::unreadable) << m1.reason;
+    const auto m2 = run_check(edited(text, [](nlohmann::json& j) {
+      j["evidence"]["upper"]["subspace"]["vectors"][0].push_back(j["evidence"]["upper"]["subspace"]["vectors"][0][0]);
+    }));
+    EXPECT_EQ(m2.verdict, check::Verdict::unreadable) << m2.reason;
+  }
 }
