@@ -86,23 +86,23 @@ SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matr
   mid_rad(W, Wm, Wr);
   out.w_norm = norm2_upper(MidRad{Wm, Wr}).value();
 
-  // ‖J(c) − W Vᵀ‖ over both enclosures: hi = Jhi + (−Wm)Vᵀ + Wr|V|ᵀ, nlo = Jnlo + Wm Vᵀ + Wr|V|ᵀ.
+  // ‖J(c) − W Vᵀ‖ over both enclosures: hi = Jhi + (−Wm)Vᵀ + Wr|V|ᵀ, nlo = Jnlo + Wm Vᵀ + Wr|V|ᵀ,
+  // accumulated in place (two N × N buffers besides J(c): N may reach kDenseLimit).
   {
-    HiLo A;
-    Matrix t;
-    const Matrix negWm = -Wm;
-    A.hi = Jc.mid + Jc.rad;
-    A.nlo = Jc.rad - Jc.mid;
-    t.noalias() = Wr * absV.transpose();
-    A.hi += t;
-    A.nlo += t;
-    t.noalias() = negWm * Vm.transpose();
-    A.hi += t;
-    t.noalias() = Wm * Vm.transpose();
-    A.nlo += t;
-    Matrix Am, Ar;
-    mid_rad(A, Am, Ar);
-    out.j_minus = norm2_upper(MidRad{std::move(Am), std::move(Ar)}).value();
+    Matrix hi = Jc.mid + Jc.rad, nlo = Jc.rad - Jc.mid;
+    const Matrix negWm = -Wm, absVt = absV.transpose(), Vt = Vm.transpose();
+    hi.noalias() += Wr * absVt;
+    nlo.noalias() += Wr * absVt;
+    hi.noalias() += negWm * Vt;
+    nlo.noalias() += Wm * Vt;
+    // Midpoint (any double) and a proved radius, in place (hilo::mid_rad entry by entry).
+    for (Eigen::Index e = 0; e < hi.size(); ++e) {
+      const double h = hi.data()[e], l = nlo.data()[e];
+      const double m = (h - l) * 0.5;
+      hi.data()[e] = m;
+      nlo.data()[e] = std::max(h - m, m + l);
+    }
+    out.j_minus = norm2_upper(MidRad{std::move(hi), std::move(nlo)}).value();
   }
 
   // c_0 >= ‖J(c)ᵀW − V Y‖ with Y = Vᵀ mid(J(c)ᵀW) (any exact k × k matrix).
@@ -112,9 +112,14 @@ SubspaceCheck first_order_subspace_check(const AttentionLayer& layer, const Matr
     const Matrix negWm = -Wm;
     Z.hi.noalias() = Jc.mid.transpose() * Wm;
     Z.nlo.noalias() = Jc.mid.transpose() * negWm;
-    R.noalias() = Jc.mid.cwiseAbs().transpose() * Wr;
     t = Wm.cwiseAbs() + Wr;
-    R.noalias() += Jc.rad.transpose() * t;
+    R.noalias() = Jc.rad.transpose() * t;
+    // |J_mid|ᵀ Wr by row blocks (no N × N copy of |J_mid|).
+    for (long r0 = 0; r0 < N; r0 += 256) {
+      const long rows = std::min(256L, N - r0);
+      const Matrix absJ = Jc.mid.middleRows(r0, rows).cwiseAbs();
+      R.noalias() += absJ.transpose() * Wr.middleRows(r0, rows);
+    }
     Z.hi += R;
     Z.nlo += R;
     Matrix Y;
