@@ -223,6 +223,7 @@ std::string prove_first_order_upper(const Certificate& c, const AttentionLayer& 
     }
   }
   std::string sub_note;
+  double smallest = std::min(fo.direct, total);  // for the message
   if (!c.fo_subspace.empty()) {
     if (c.n * c.d > kDenseLimit) {
       sub_note = "; the subspace form needs n·d <= " + std::to_string(kDenseLimit);
@@ -237,12 +238,14 @@ std::string prove_first_order_upper(const Certificate& c, const AttentionLayer& 
                "; J(c) by the double-interval assembly, ∇h_ab by Dual<Interval> passes) <= claim";
       sub_note = std::isfinite(s.bound) ? ", subspace form " + dec(s.bound) + " (" + parts + ")"
                                         : "; the subspace form does not apply: " + s.why;
+      smallest = std::min(smallest, s.bound);
     }
   }
-  std::string msg = "upper claim not re-derived (box-first-order): the re-derived bounds are direct " +
-                    dec(fo.direct) + ", centre_upper + excess " + dec(total);
-  if (!centre_failed.empty()) msg += " (centre_upper not proved: " + centre_failed + ")";
-  msg += sub_note + "; all exceed the claim " + dec(U);
+  std::string msg = "upper claim not re-derived (box-first-order): the smallest bound, " + dec(smallest) +
+                    ", exceeds the claim " + dec(U) + " (re-derived: direct " + dec(fo.direct) +
+                    ", centre_upper + excess " + dec(total);
+  if (!centre_failed.empty()) msg += " with centre_upper not proved: " + centre_failed;
+  msg += sub_note + ")";
   throw Invalid(msg);
 }
 
