@@ -3,6 +3,7 @@
 #
 #   bench/first_order.sh [BUILD_DIR] [--n "4 16 64 256"] [--eps "1e-5 1e-4 1e-3 1e-2 1e-1"]
 #                        [--kinds "linf l2"] [--centres "lb1 random"] [--point] [--time-limit S]
+#                        [--ascent-starts K]
 #
 # Model builtin:gpt2-init (d = 768, 12 heads, causal), R = 100. Centres: the LB1 witness of head 0
 # (`attnbound witness --kind lb1`) and a random input with ‖x_i‖ <= R (Gaussian directions, norms
@@ -11,6 +12,9 @@
 # box, a region of the same nominal size). With --point also the point tier at each centre. Every run writes
 # a certificate (certify checks it before writing it); one table row per run: lower, upper,
 # upper/lower, time and peak memory (/usr/bin/time), and whether the certificate was written.
+# With --ascent-starts K also the largest ‖J(X)‖ (float estimate) that projected ascent finds
+# from K random starts inside the region (build/attnbound-ascent-bench), and whether it stays
+# at or below the certified upper bound (it must; a "NO" is a bug to report).
 set -euo pipefail
 BUILD=build
 if [[ $# -gt 0 && $1 != --* ]]; then BUILD=$1; shift; fi
@@ -20,6 +24,7 @@ KINDS="linf l2"
 CENTRES="lb1 random"
 POINT=0
 LIMIT=600
+ASCENT=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --n) NS=$2; shift 2 ;;
@@ -28,6 +33,7 @@ while [[ $# -gt 0 ]]; do
     --centres) CENTRES=$2; shift 2 ;;
     --point) POINT=1; shift ;;
     --time-limit) LIMIT=$2; shift 2 ;;
+    --ascent-starts) ASCENT=$2; shift 2 ;;
     *) echo "bench/first_order.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -52,8 +58,13 @@ random_centre() {  # n, out
   }' >"$2"
 }
 
-printf "| n | centre | region | size | lower | upper | upper/lower | time (s) | peak MiB | cert |\n"
-printf "|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n"
+if ((ASCENT)); then
+  printf "| n | centre | region | size | lower | upper | upper/lower | time (s) | peak MiB | cert | ascent max (%s starts, float) | <= upper |\n" "$ASCENT"
+  printf "|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|\n"
+else
+  printf "| n | centre | region | size | lower | upper | upper/lower | time (s) | peak MiB | cert |\n"
+  printf "|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n"
+fi
 run() {  # n centre region size args...
   local n=$1 centre=$2 region=$3 size=$4
   shift 4
@@ -68,8 +79,17 @@ run() {  # n centre region size args...
   lo=$(json_num "$out" lower); up=$(json_num "$out" upper)
   local ratio
   ratio=$(awk -v l="$lo" -v u="$up" 'BEGIN { if (l > 0) printf "%.4g", u / l; else print "inf" }')
-  printf "| %s | %s | %s | %s | %.6g | %.6g | %s | %.1f | %.0f | %s |\n" "$n" "$centre" "$region" "$size" "$lo" "$up" \
-    "$ratio" "$secs" "$((kb / 1024))" "$([[ -s $cert ]] && echo valid || echo "NOT WRITTEN: $(head -c 120 "$TMP/err")")"
+  local extra=""
+  if ((ASCENT)) && [[ $region != point ]]; then
+    local flag=--eps
+    [[ $region == l2 ]] && flag=--l2
+    local best ok
+    best=$("$BUILD/attnbound-ascent-bench" --model "$MODEL" --center "$X" "$flag" "$size" --starts "$ASCENT" 2>/dev/null || echo nan)
+    ok=$(awk -v b="$best" -v u="$up" 'BEGIN { print (b + 0 <= u + 0 ? "yes" : "NO") }')
+    extra=$(printf " %.6g | %s |" "$best" "$ok")
+  fi
+  printf "| %s | %s | %s | %s | %.6g | %.6g | %s | %.1f | %.0f | %s |%s\n" "$n" "$centre" "$region" "$size" "$lo" "$up" \
+    "$ratio" "$secs" "$((kb / 1024))" "$([[ -s $cert ]] && echo valid || echo "NOT WRITTEN: $(head -c 120 "$TMP/err")")" "$extra"
 }
 for n in $NS; do
   for centre in $CENTRES; do

@@ -60,6 +60,52 @@ double midrad_norm(const HiLo& A) {
   return norm2_upper(MidRad{m, r}).value();
 }
 
+/// max of p(1 − p) over p in [lo, hi], clipped to [0, 1]. Precondition: upward rounding.
+double bernoulli_var_up(double lo, double hi) {
+  const double a = std::max(0.0, lo), b = std::min(1.0, hi);
+  if (b < 0.5) return b * (1.0 - b);
+  if (a > 0.5) return a * (1.0 - a);
+  return 0.25;
+}
+
+/// Weighted deviations and variances of vectors under weights P' in P̂ (docs/box.md (E11'')), from
+/// distances dd(x, y) >= sup ‖y'_x − y'_y‖ in either order: dev(i, l) >= P'_il ‖y'_l − ȳ'_i‖ <=
+/// p(1 − p) max_{k != l visible} dd, var(i) >= Σ_l P'_il ‖y'_l − ȳ'_i‖² <= ½ (max visible pair)².
+/// Precondition: upward rounding.
+void spreads(const MpMatrix& Phat, const Matrix& dd, bool causal, Matrix& dev, Vector& var) {
+  const long n = dd.rows();
+  dev = Matrix::Zero(n, n);
+  var = Vector::Zero(n);
+  Vector far = Vector::Zero(n);  // far(l): largest distance from l to another visible key
+  double widest = 0.0;
+  for (long i = 0; i < n; ++i) {
+    if (causal) {
+      // Key i becomes visible: it is another key for every l < i, and they are for it.
+      for (long l = 0; l < i; ++l) {
+        const double x = std::max(dd(l, i), dd(i, l));
+        far(l) = std::max(far(l), x);
+        far(i) = std::max(far(i), x);
+        widest = std::max(widest, x);
+      }
+    } else if (i == 0) {
+      for (long l = 0; l < n; ++l)
+        for (long k = 0; k < n; ++k)
+          if (k != l) far(l) = std::max({far(l), dd(l, k), dd(k, l)});
+      for (long l = 0; l < n; ++l) widest = std::max(widest, far(l));
+    }
+    const long L = causal ? i + 1 : n;
+    for (long l = 0; l < L; ++l) dev(i, l) = bernoulli_var_up(Phat(i, l).lower_down(), Phat(i, l).upper_up()) * far(l);
+    var(i) = 0.5 * (widest * widest);
+  }
+}
+
+/// dd + 2a entrywise (every vector moves by at most a over the region). Precondition: upward.
+Matrix moved(const Matrix& dd, double a) {
+  Matrix out = dd;
+  out.array() += 2.0 * a;
+  return out;
+}
+
 }  // namespace
 
 FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matrix& c, const Vector& r, double rho,
@@ -210,6 +256,13 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
     const Matrix kdist = distances(st.K[h], exact(kap));
     const Vector qn = row_norms(magnitude(st.Q[h]));
     const double av = tau(exact(hd.Wv), norm2_upper(hd.Wv).value());
+    // (E11'') spreads at X under P' ∈ P̂: W_O values and G's, head-space values and keys.
+    Matrix devU, devV, devG, devK;
+    Vector varU, varV, varG, varK;
+    spreads(Phat, moved(distances(U, U), aov), causal, devU, varU);
+    spreads(Phat, moved(distances(G, G), gamk), causal, devG, varG);
+    spreads(Phat, moved(distances(st.V[h], st.V[h]), av), causal, devV, varV);
+    spreads(Phat, moved(distances(st.K[h], st.K[h]), ak), causal, devK, varK);
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       Vector pi(L), Pu(L), Phu(L), lam(L), sat(L);
@@ -249,7 +302,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         dpi += pi(l) * f;
         drest += Pu(l) * dwo(l) * (gdist(i, l) + gamk) + pw * gamk;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(l) * (omega(i, l) + dwo(l)), pw + theta);
+        const double pw2 = std::min({Phu(l) * (omega(i, l) + dwo(l)), pw + theta, devU(i, l)});
         D(i, l) += Phu(l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
@@ -280,14 +333,16 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         }
         N2(i, i) += q2;
       }
-      D(i, i) += std::min(ddiag, fmax);
+      // Query term = covariance of W_O v' and G' under P'_i (Cauchy–Schwarz on the two variances).
+      const double query = std::min({ddiag, fmax, std::sqrt(varU(i)) * std::sqrt(varG(i))});
+      D(i, i) += query;
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
         Dvq(i, l) += Phu(l) * mu;
         wmax = std::max(wmax, omega(i, l) + dwo(l));
       }
-      Dvq(i, i) += std::min(ddiag, fmax);
-      Kcs(i) += (bn(i) + gam) * wmax;
+      Dvq(i, i) += query;
+      Kcs(i) += (bn(i) + gam) * std::min(wmax, std::sqrt(varU(i)));
       // Head space.
       const double spk = spread(omk);
       double qk = 0.0, dq = 0.0, qpi = 0.0, qrest = 0.0, gmax = 0.0;
@@ -299,7 +354,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         qpi += pi(l) * f;
         qrest += Pu(l) * dwk * (kdist(i, l) + ak) + pw * ak;
         gmax = std::max(gmax, f);
-        const double pw2 = std::min(Phu(l) * (omk(i, l) + dwk), pw + theta);
+        const double pw2 = std::min({Phu(l) * (omk(i, l) + dwk), pw + theta, devV(i, l)});
         Mv(i, l) = std::max(Mv(i, l), pi(l));
         Mk(i, l) = std::max(Mk(i, l), su * (theta * (qn(i) + aq) + pw * aq));
         qk += su * (theta * (kdist(i, l) + ak) + pw * ak);
@@ -308,7 +363,7 @@ FirstOrderCheck first_order_excess_check(const AttentionLayer& layer, const Matr
         dq += su * (pw2 * (kdist(i, l) + ak));
       }
       qk = std::min(qk, su * (std::min(qpi, 2.0 * gmax) + qrest));
-      dq = std::min(dq, su * gmax);
+      dq = std::min({dq, su * gmax, su * (std::sqrt(varV(i)) * std::sqrt(varK(i)))});
       Mq(i) = std::max(Mq(i), qk);
       Dq(i) = std::max(Dq(i), dq);
     }

@@ -324,6 +324,48 @@ TEST(FirstOrder, SubspaceFormContainsTheTruthForAnyVectors) {
   EXPECT_TRUE(caught) << "halving the subspace form's first-order block was not caught";
 }
 
+TEST(FirstOrder, DirectBoundContainsTheTruthOnWideRegions) {
+  // (E11''): on regions where logits move by several units the direct bound (spreads of values
+  // and keys under every admissible weight vector) is what counts; it must stay above every
+  // sampled ‖J(X)‖ (128-bit MPFI lower bound). Dividing the spreads by 4 must fall below somewhere.
+  std::mt19937_64 rng(seed(7114));
+  auto wide_case = [&](int trial) {
+    LayerSpec sp = random_spec(rng, 4, 2);
+    sp.scale = std::uniform_real_distribution<double>(1.0, 2.0)(rng);
+    Case cs;
+    cs.L = random_layer(sp, rng);
+    cs.c = random_tokens(std::uniform_int_distribution<long>(2, 4)(rng), sp.d, 2.0, rng);
+    const double size = std::uniform_real_distribution<double>(0.2, 1.0)(rng);
+    cs.region = trial % 2 ? Region(TokenBalls{cs.c, size}) : Region(Box::around(cs.c, size));
+    return cs;
+  };
+  double worst = 0.0;
+  for (int trial = 0; trial < 24; ++trial) {
+    const Case cs = wide_case(trial);
+    const double Dd = first_order_excess(cs.L, region_of(cs)).direct.value();
+    for (int p = 0; p < 8; ++p) {
+      double value = 0.0;
+      change_lower(cs.L, sample(cs.region, cs.c, rng), cs.c, &value);
+      worst = std::max(worst, value / Dd);
+      ASSERT_LE(value, Dd) << "trial " << trial << ": " << describe(cs.region);
+    }
+  }
+  std::cout << std::setprecision(17) << "largest sampled ‖J(X)‖ / direct bound = " << worst << "\n";
+  FirstOrderOptions mut;
+  mut.mutation_shrink_spreads = true;
+  bool caught = false;
+  for (int trial = 0; trial < 200 && !caught; ++trial) {
+    const Case cs = wide_case(trial);
+    const double Dd = first_order_excess(cs.L, region_of(cs), mut).direct.value();
+    for (int p = 0; p < 8 && !caught; ++p) {
+      double value = 0.0;
+      change_lower(cs.L, sample(cs.region, cs.c, rng), cs.c, &value);
+      caught = value > Dd;
+    }
+  }
+  EXPECT_TRUE(caught) << "dividing the spreads by 4 was not caught";
+}
+
 TEST(FirstOrder, CheckerReDerivesTheSameExcess) {
   // Independent code (checks/first_order.cpp), same inequalities: agreement to rounding.
   std::mt19937_64 rng(seed(7105));

@@ -218,6 +218,7 @@ struct FirstOrderOptions {
   bool mutation_halve = false;              // halves the excess
   bool mutation_drop_softmax_curvature = false;  // drops ρ' (the softmax's second order) from N2 (E12)
   bool mutation_halve_subspace = false;     // halves t_lin of the subspace form (E13)
+  bool mutation_shrink_spreads = false;     // divides the spreads of (E11'') by 4
 };
 
 struct FirstOrderExcess {

@@ -74,6 +74,62 @@ double tau(const IMatrix& W, double norm, const FirstOrderRegion& reg) {
 }
 
 
+/// sup of p(1 − p) over p ∈ [lo, hi] ∩ [0, 1]. Precondition: upward rounding.
+double pq_up(double lo, double hi) {
+  lo = std::max(lo, 0.0);
+  hi = std::min(hi, 1.0);
+  if (lo <= 0.5 && 0.5 <= hi) return 0.25;
+  if (hi < 0.5) return hi * (1.0 - hi);
+  return lo * (1.0 - lo);
+}
+
+/// (E11'') Spread of vectors y'_l under the weights P'_i ∈ P̂_i of every row, from pairwise
+/// distances dist(k, l) >= sup_S ‖y'_l − y'_k‖ (non-negative; zero on the diagonal is not assumed):
+///   w(i, l) >= ‖P'_il (y'_l − ȳ'_i)‖ = P'_il ‖Σ_{k≠l} P'_ik (y'_l − y'_k)‖ <= sup p(1 − p) · max_{k≠l} dist,
+///   var(i) >= Σ_l P'_il ‖y'_l − ȳ'_i‖² = ½ Σ_{l,k} P'_il P'_ik ‖y'_l − y'_k‖² <= ½ max_{k≠l} dist²,
+/// maxima over the keys visible to row i (incrementally under a causal mask: O(n²) in all).
+/// Precondition: upward rounding.
+struct RowSpread {
+  Matrix w;
+  Vector var;
+};
+RowSpread row_spread(const IMatrix& Phat, const Matrix& dist, bool causal, bool shrink_mutant = false) {
+  const long n = dist.rows();
+  RowSpread out{Matrix::Zero(n, n), Vector::Zero(n)};
+  Vector mx = Vector::Zero(n);  // mx(l) = max over visible k != l of dist(k, l)
+  double pair = 0.0;            // max over visible pairs
+  if (!causal) {
+    for (long l = 0; l < n; ++l)
+      for (long k = 0; k < n; ++k)
+        if (k != l) mx(l) = std::max({mx(l), dist(k, l), dist(l, k)});
+    pair = n > 0 ? mx.maxCoeff() : 0.0;
+  }
+  for (long i = 0; i < n; ++i) {
+    const long L = causal ? i + 1 : n;
+    if (causal) {
+      for (long l = 0; l < i; ++l) {
+        const double dd = std::max(dist(i, l), dist(l, i));
+        mx(l) = std::max(mx(l), dd);
+        mx(i) = std::max(mx(i), dd);
+      }
+      pair = std::max(pair, mx(i));
+    }
+    for (long l = 0; l < L; ++l) out.w(i, l) = pq_up(Phat(i, l).lower(), Phat(i, l).upper()) * mx(l);
+    out.var(i) = 0.5 * pair * pair;
+  }
+  if (shrink_mutant) {
+    out.w /= 4;
+    out.var /= 16;
+  }
+  return out;
+}
+
+/// dist(k, l) + 2 a: distances at X when every vector moves by at most a. Precondition: upward.
+Matrix widened(Matrix dist, double a) {
+  for (Eigen::Index q = 0; q < dist.size(); ++q) dist(q) += 2.0 * a;
+  return dist;
+}
+
 }  // namespace
 
 FirstOrderRegion FirstOrderRegion::box(const Box& b, const Matrix& centre) {
@@ -231,6 +287,9 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     const Matrix kdist = detail::pair_dist_up(K, MidRad{kap, Matrix::Zero(kap.rows(), kap.cols())});
     const Vector qn = row_norms_up(st.Q[h]);
     const double av = tau(point_matrix(hd.Wv), norm2_upper(hd.Wv).value(), reg);
+    // (E11'') the spreads of values and keys at X under the weights P' ∈ P̂ (head space).
+    const RowSpread sv = row_spread(Phat, widened(detail::pair_dist_up(Vm, Vm), av), causal, opt.mutation_shrink_spreads);
+    const RowSpread sk = row_spread(Phat, widened(detail::pair_dist_up(K, K), ak), causal, opt.mutation_shrink_spreads);
     // (E4) sup ‖Σ_k (P'_ik − P_ik) y_k‖ for vectors with ‖y_k‖ <= w(i, k) centred at the weights
     // (Σ_k P_ik y_k = 0): the least of Σ_k π_ik w_ik, max_k w_ik (P' is a convex combination) and
     // the first-order form Σ_k (P_ik λ_ik + ρ_ik) w_ik (P' − P = Σ(c)Δs + ρ, and Σ(c)Δs weights
@@ -268,14 +327,15 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
         qk_pi += pi(i, l) * f;
         qk_rest += Pu(i, l) * dw * (kdist(i, l) + ak) + pw * ak;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(i, l) * (omega_k(i, l) + dw), pw + theta);  // >= ‖u'_il‖
+        const double pw2 = std::min({Phu(i, l) * (omega_k(i, l) + dw), pw + theta, sv.w(i, l)});  // >= ‖u'_il‖
         Dv(i, l) = std::max(Dv(i, l), Phu(i, l));
         Dk(i, l) = std::max(Dk(i, l), su * (pw2 * (qn(i) + aq)));
         dq += su * (pw2 * (kdist(i, l) + ak));
       }
       // (E8') Σ_l |ΔP_il| <= 2 and Σ_l P'_il = 1 in the query term's sum over keys.
       qk = std::min(qk, su * (std::min(qk_pi, 2.0 * fmax) + qk_rest));
-      dq = std::min(dq, su * fmax);
+      // Σ_j u'_ij (k'_j − κ_i)ᵀ is the covariance of v' and k' under P'_i: <= √(var_v var_k).
+      dq = std::min({dq, su * fmax, su * std::sqrt(sv.var(i) * sk.var(i))});
       Mq(i) = std::max(Mq(i), qk);
       Dq(i) = std::max(Dq(i), dq);
     }
@@ -298,6 +358,9 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
       }
       return rp;
     };
+    // (E11'') the spreads of W_O values and of the G's at X under P' ∈ P̂ (W_O space).
+    const RowSpread so = row_spread(Phat, widened(detail::pair_dist_up(U, U), aov), causal, opt.mutation_shrink_spreads);
+    const RowSpread sg = row_spread(Phat, widened(detail::pair_dist_up(G, G), gamk), causal, opt.mutation_shrink_spreads);
     for (long i = 0; i < n; ++i) {
       const long L = causal ? i + 1 : n;
       // (E4) β_i >= ‖W_O(v̄'_i − v̄_i)‖.
@@ -329,21 +392,24 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
         d_pi += pi(i, l) * f;
         d_rest += Pu(i, l) * dw * (gdist(i, l) + gamk) + pw * gamk;
         fmax = std::max(fmax, f);
-        const double pw2 = std::min(Phu(i, l) * (omega(i, l) + dw), pw + theta);  // >= ‖W_O u'_il‖
+        const double pw2 = std::min({Phu(i, l) * (omega(i, l) + dw), pw + theta, so.w(i, l)});  // >= ‖W_O u'_il‖
         D(i, l) += Phu(i, l) * mu + pw2 * (bn(i) + gam);
         ddiag += pw2 * (gdist(i, l) + gamk);
       }
       // (E8') Σ_l |ΔP_il| <= 2 (both rows are probability vectors) and Σ_l P'_il = 1.
       N(i, i) += std::min(diag, std::min(d_pi, 2.0 * fmax) + d_rest);
-      D(i, i) += std::min(ddiag, fmax);
+      // The query term at X is the covariance of W_O v' and G' under P'_i: <= √(var_U var_G).
+      const double qcov = std::min({ddiag, fmax, std::sqrt(so.var(i) * sg.var(i))});
+      D(i, i) += qcov;
       N2(i, i) += r2diag;
       double wmax = 0.0;
       for (long l = 0; l < L; ++l) {
         Dvq(i, l) += Phu(i, l) * mu;
         wmax = std::max(wmax, omega(i, l) + 2.0 * aov * (1.0 - std::max(0.0, Phat(i, l).lower())) + spread_o);
       }
-      Dvq(i, i) += std::min(ddiag, fmax);
-      Kcs(i) += (bn(i) + gam) * wmax;
+      Dvq(i, i) += qcov;
+      // Row i of the key part: ‖B'_i‖ ‖[W_O u'_il]_l‖ and Σ_l ‖W_O u'_il‖² <= var_U(i).
+      Kcs(i) += (bn(i) + gam) * std::min(wmax, std::sqrt(so.var(i)));
     }
   }
   for (long i = 0; i < n; ++i)
