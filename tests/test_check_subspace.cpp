@@ -584,7 +584,9 @@ TEST(SubspaceCheck, AgreesWithTheEngine) {
     ASSERT_EQ(std::isfinite(s.bound), sb.upper.is_finite()) << "trial " << trial << ": " << s.why;
     if (!std::isfinite(s.bound)) continue;
     EXPECT_LE(s.bound, sb.upper.value() * (1 + 1e-7)) << "trial " << trial;
-    if (cs.l2()) EXPECT_NEAR(s.bound / sb.upper.value(), 1.0, 1e-7) << "trial " << trial;
+    if (cs.l2()) {
+      EXPECT_NEAR(s.bound / sb.upper.value(), 1.0, 1e-7) << "trial " << trial;
+    }
     lowest = std::min(lowest, s.bound / sb.upper.value());
     highest = std::max(highest, s.bound / sb.upper.value());
   }
@@ -651,7 +653,9 @@ TEST(SubspaceCertificate, EngineCertificatesWithSubspaceCheckAndTamperingIsRejec
         EXPECT_EQ(r.verdict, check::Verdict::invalid) << "variant " << variant;
         EXPECT_NE(r.reason.find("does not apply"), std::string::npos) << r.reason;
       }
-      if (variant == 1) EXPECT_EQ(r.verdict, check::Verdict::valid) << r.reason;  // −V: the same bound
+      if (variant == 1) {
+        EXPECT_EQ(r.verdict, check::Verdict::valid) << r.reason;  // −V: the same bound
+      }
     }
     // k = 0 and mismatched shapes: malformed.
     const auto m1 = run_check(edited(text, [](nlohmann::json& j) {
