@@ -545,7 +545,7 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
       double sub;
       {
         UpwardScope up;
-        sub = sb.upper.value() * (1.0 + 1e-6);  // the checker's norms and gradients round differently
+        sub = sb.upper.value() * (1.0 + 1e-9);  // the checker rounds differently (measured agreement ~4e-14)
       }
       b.upper_evidence.subspace = V;
       b.upper_evidence.subspace_upper = sub;
