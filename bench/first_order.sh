@@ -78,7 +78,7 @@ run() {  # n centre region size args...
   local lo up
   lo=$(json_num "$out" lower); up=$(json_num "$out" upper)
   local ratio
-  ratio=$(awk -v l="$lo" -v u="$up" 'BEGIN { if (l > 0) printf "%.4g", u / l; else print "inf" }')
+  ratio=$(awk -v l="$lo" -v u="$up" 'BEGIN { if (l > 0) printf (u / l < 10 ? "%.4f" : "%.4g"), u / l; else print "inf" }')
   local extra=""
   if ((ASCENT)) && [[ $region != point ]]; then
     local flag=--eps
