@@ -294,19 +294,27 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     // (Σ_k P_ik y_k = 0): the least of Σ_k π_ik w_ik, max_k w_ik (P' is a convex combination) and
     // the first-order form Σ_k (P_ik λ_ik + ρ_ik) w_ik (P' − P = Σ(c)Δs + ρ, and Σ(c)Δs weights
     // centred vectors by P_ik Δs_ik), ρ_ik = π_ik (λ_ik + Σ_k' P̂_ik' λ_ik') + P_ik Σ_k' π_ik' λ_ik'.
-    auto spread = [&](long i, const Matrix& w) {
+    // ρ_ik >= the softmax remainder |P'_ik − P_ik − [Σ(c)Δs_i]_k| (every p(s + tΔs) lies in P̂).
+    auto softmax_remainder = [&](long i) {
       const long L = causal ? i + 1 : n;
-      double plam = 0.0, pilam = 0.0, by_pi = 0.0, lin = 0.0, mx = 0.0;
+      Vector rho = Vector::Zero(n);
+      double plam = 0.0, pilam = 0.0;
       for (long k = 0; k < L; ++k) {
         const double lam = LG(i, k) + phiB(i) + second;
         plam += Phu(i, k) * lam;
         pilam += pi(i, k) * lam;
       }
+      for (long k = 0; k < L; ++k) rho(k) = pi(i, k) * (LG(i, k) + phiB(i) + second + plam) + Pu(i, k) * pilam;
+      return rho;
+    };
+    auto spread = [&](long i, const Matrix& w) {
+      const long L = causal ? i + 1 : n;
+      const Vector rho = softmax_remainder(i);
+      double by_pi = 0.0, lin = 0.0, mx = 0.0;
       for (long k = 0; k < L; ++k) {
         const double lam = LG(i, k) + phiB(i) + second;
-        const double rho = pi(i, k) * (lam + plam) + Pu(i, k) * pilam;
         by_pi += pi(i, k) * w(i, k);
-        lin += (Pu(i, k) * lam + rho) * w(i, k);
+        lin += (Pu(i, k) * lam + rho(k)) * w(i, k);
         mx = std::max(mx, w(i, k));
       }
       return opt.mutation_ignore_softmax ? 0.0 : std::min({by_pi, lin, mx});
@@ -343,19 +351,9 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
     // response 2 P_ik κ to the logits' second-order part κ = s‖W_Q δ_i‖‖W_K δ_j‖.
     const double kappa = su * aq * ak;
     auto rho_prime = [&](long i) {
-      const long L = causal ? i + 1 : n;
-      Vector rp = Vector::Zero(n);
-      double plam = 0.0, pilam = 0.0;
-      for (long k = 0; k < L; ++k) {
-        const double lam = LG(i, k) + phiB(i) + second;
-        plam += Phu(i, k) * lam;
-        pilam += pi(i, k) * lam;
-      }
-      for (long k = 0; k < L; ++k) {
-        const double lam = LG(i, k) + phiB(i) + second;
-        rp(k) = pi(i, k) * (lam + plam) + Pu(i, k) * pilam + 2.0 * Pu(i, k) * kappa;
-        if (opt.mutation_drop_softmax_curvature) rp(k) = 0.0;
-      }
+      Vector rp = softmax_remainder(i);
+      for (long k = 0; k < (causal ? i + 1 : n); ++k)
+        rp(k) = opt.mutation_drop_softmax_curvature ? 0.0 : rp(k) + 2.0 * Pu(i, k) * kappa;
       return rp;
     };
     // (E11'') the spreads of W_O values and of the G's at X under P' ∈ P̂ (W_O space).
