@@ -12,6 +12,7 @@
 
 #include "bound/bound.hpp"
 #include "certificate/certificate.hpp"
+#include "certificate_support.hpp"
 #include "checker.hpp"
 #include "cli/cli.hpp"
 #include "internal.hpp"
@@ -419,31 +420,6 @@ TEST(FirstOrder, CheckerAgreesBeyondTheExactPairLimit) {
 
 // ---- certificates ------------------------------------------------------------------------------
 
-namespace {
-
-std::string cert_text(const AttentionLayer& L, const std::string& spec, const Region& region, const Bracket& b) {
-  CertifyRecord rec;
-  rec.model_spec = spec;
-  rec.layer = &L;
-  rec.region = region;
-  rec.bracket = b;
-  rec.status = "ok";
-  return certificate_text(rec);
-}
-
-check::CheckResult run_check(const std::string& text) {
-  check::CheckOptions o;
-  o.threads = 2;
-  return check::check_text(text, ".", o);
-}
-
-std::string edited(const std::string& text, const std::function<void(nlohmann::json&)>& f) {
-  nlohmann::json j = nlohmann::json::parse(text);
-  f(j);
-  return certificate_layout(j);
-}
-
-}  // namespace
 
 TEST(FirstOrderCertificate, EngineCertificatesCheckAndTamperingIsRejected) {
   const AttentionLayer L = builtin_model("tiny-causal");

@@ -18,6 +18,7 @@
 
 #include "bound/bound.hpp"
 #include "certificate/certificate.hpp"
+#include "certificate_support.hpp"
 #include "checker.hpp"
 #include "internal.hpp"
 #include "linalg/linalg.hpp"
@@ -334,28 +335,6 @@ TEST(SubspaceCheck, FirstOrderTermIsNeededAndTheFormIsSharp) {
 // ---- certificates -------------------------------------------------------------------------------
 
 namespace {
-
-std::string cert_text(const AttentionLayer& L, const std::string& spec, const Region& region, const Bracket& b) {
-  CertifyRecord rec;
-  rec.model_spec = spec;
-  rec.layer = &L;
-  rec.region = region;
-  rec.bracket = b;
-  rec.status = "ok";
-  return certificate_text(rec);
-}
-
-check::CheckResult run_check(const std::string& text) {
-  check::CheckOptions o;
-  o.threads = 2;
-  return check::check_text(text, ".", o);
-}
-
-std::string edited(const std::string& text, const std::function<void(nlohmann::json&)>& f) {
-  nlohmann::json j = nlohmann::json::parse(text);
-  f(j);
-  return certificate_layout(j);
-}
 
 nlohmann::json as_json(const Matrix& M) {
   nlohmann::json rows = nlohmann::json::array();
