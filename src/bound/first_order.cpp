@@ -430,6 +430,10 @@ FirstOrderExcess first_order_excess(const AttentionLayer& layer, const FirstOrde
 
 namespace {
 
+/// n·d above which one JVP costs ~10 GFLOP (n > 341 at GPT-2 width): witnesses without ascent and
+/// a short float estimate.
+constexpr long kHugeCandidates = 262144;
+
 /// Candidate witnesses inside the region (no guarantee; evaluated rigorously by the caller).
 std::vector<Witness> first_order_candidates(const AttentionLayer& layer, const Region& region,
                                             const FirstOrderRegion& reg, const Matrix& v0, int starts) {
@@ -443,7 +447,6 @@ std::vector<Witness> first_order_candidates(const AttentionLayer& layer, const R
   // The first-order maximiser of σ: the corner (box) or boundary point (balls) along ∇σ(c).
   // Above kHugeCandidates (n > 341 at GPT-2 width) one JVP costs ~10 GFLOP: the singular pair is
   // the centre's (left = J v0/‖J v0‖), and the corner is evaluated without ascent or random starts.
-  constexpr long kHugeCandidates = 262144;
   const bool huge = n * d > kHugeCandidates;
   approx::JacobianNormEstimate est;
   if (huge) {
@@ -568,9 +571,9 @@ Bracket certify_first_order(const AttentionLayer& layer, const Region& region, c
       b.lower = lw;
       b.witness = w;
       b.lower_method = "witness: " + w.name + ", ‖J(X)v‖/‖v‖ by interval JVP";
-      // An estimate only: above n·d = 262144 one power iteration costs ~4 s (n = 1024, d = 768),
-      // so a few warm-started steps there instead of 100.
-      const int iterations = centre.size() > 262144 ? 6 : 100;
+      // An estimate only: above kHugeCandidates one power iteration costs ~4 s (n = 1024,
+      // d = 768), so a few warm-started steps there instead of 100.
+      const int iterations = centre.size() > kHugeCandidates ? 6 : 100;
       b.estimate = Estimate(approx::jacobian_norm(layer, w.X, iterations, 1e-10, &w.dir).sigma.value());
     }
   }
